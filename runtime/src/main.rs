@@ -1,1 +1,257 @@
-fn main() {}
+//! The `glint` command line: parses arguments, loads the config and plugins, and runs the
+//! chosen mode. The one place that uses `anyhow`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use glint::config::Config;
+use glint::engine::GlintEngine;
+use glint::monitor::{Monitor, PluginFile};
+use glint::stdout::{Format, Printer};
+use host_collectors::Source;
+
+/// A system monitor whose plugins are sandboxed WebAssembly components.
+#[derive(Parser, Debug)]
+#[command(name = "glint", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Config file (default: ~/.config/glint/glint.toml if it exists).
+    #[arg(short = 'C', long, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// Print the default config, with every key documented, and exit.
+    #[arg(long)]
+    print_config: bool,
+
+    /// Seconds between refreshes (overrides the config's `global.refresh`).
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    time: Option<f64>,
+
+    /// Print these stats each refresh: `plugin` or `plugin.field`, comma-separated.
+    #[arg(long, value_name = "LIST", group = "out")]
+    stdout: Option<String>,
+
+    /// Print these plugins (or fields) as one JSON object per refresh.
+    #[arg(long = "stdout-json", value_name = "LIST", group = "out")]
+    stdout_json: Option<String>,
+
+    /// Print these plugins (or fields) as CSV: a header line, then one row per refresh.
+    #[arg(long = "stdout-csv", value_name = "LIST", group = "out")]
+    stdout_csv: Option<String>,
+
+    /// Print once and exit (waits one refresh: rates need two ticks).
+    #[arg(long)]
+    once: bool,
+
+    /// Plugins not to run (comma-separated; `all` for every one).
+    #[arg(long = "disable-plugin", value_name = "LIST")]
+    disable_plugin: Vec<String>,
+
+    /// Plugins to run even if the config disables them (comma-separated).
+    #[arg(long = "enable-plugin", value_name = "LIST")]
+    enable_plugin: Vec<String>,
+
+    /// Load one more input plugin from a component file (repeatable).
+    #[arg(long = "plugin", value_name = "FILE.wasm")]
+    plugins: Vec<PathBuf>,
+
+    /// Where compiled plugins are cached (default: ~/.cache/glint/components).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Do not cache compiled plugins on disk.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the loaded plugins with their handshake, and those refused with the reason.
+    Plugins,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GLINT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("glint: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn split_list(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = match cli.config.as_ref().cloned().or_else(Config::default_path) {
+        Some(path) => Config::load(&path)?,
+        None => Config::defaults()?,
+    };
+    if let Some(t) = cli.time {
+        if !(0.1..=86_400.0).contains(&t) {
+            bail!("-t {t}: the refresh must be between 0.1 and 86400 seconds");
+        }
+        config.refresh = Duration::from_secs_f64(t);
+    }
+    let disabled = split_list(&cli.disable_plugin);
+    let all_names: Vec<String> = glint::embedded::DEFAULT_PLUGINS
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let known = |name: &str| -> anyhow::Result<()> {
+        if name == "all" || all_names.iter().any(|n| n == name) {
+            Ok(())
+        } else {
+            bail!(
+                "unknown plugin {name:?}; the default plugins are: {}",
+                all_names.join(", ")
+            )
+        }
+    };
+    for name in &disabled {
+        known(name)?;
+        let targets = if name == "all" {
+            all_names.clone()
+        } else {
+            vec![name.clone()]
+        };
+        for t in targets {
+            config.plugins.entry(t).or_default().enable = Some(false);
+        }
+    }
+    for name in split_list(&cli.enable_plugin) {
+        known(&name)?;
+        config.plugins.entry(name).or_default().enable = Some(true);
+    }
+    Ok(config)
+}
+
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    if cli.print_config {
+        print!("{}", glint::config::DEFAULT_TOML);
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    let config = load_config(&cli)?;
+    let cache_dir = if cli.no_cache {
+        None
+    } else {
+        cli.cache_dir.clone().or_else(GlintEngine::default_cache_dir)
+    };
+    let engine = GlintEngine::new(cache_dir)?;
+    let mut extra = Vec::new();
+    for path in &cli.plugins {
+        extra.push(PluginFile::read(path).with_context(|| {
+            format!("cannot read plugin {}; check the path given to --plugin", path.display())
+        })?);
+    }
+    let started = Instant::now();
+    let (mut monitor, refused) = Monitor::new(config, engine, Source::live(), extra);
+    tracing::info!("{} plugins loaded in {:?}", monitor.actors().len(), started.elapsed());
+
+    if let Some(Command::Plugins) = cli.command {
+        print_plugins(&monitor, &refused);
+        return Ok(if refused.is_empty() {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::from(1)
+        });
+    }
+    for r in &refused {
+        eprintln!("glint: plugin refused: {}", r.error);
+    }
+    if monitor.actors().is_empty() {
+        bail!("no plugin is running (all disabled or refused); see `glint plugins`");
+    }
+
+    let (format, list) = match (&cli.stdout, &cli.stdout_json, &cli.stdout_csv) {
+        (Some(l), _, _) => (Format::Text, l.clone()),
+        (_, Some(l), _) => (Format::Json, l.clone()),
+        (_, _, Some(l)) => (Format::Csv, l.clone()),
+        // Until the terminal UI lands, the default mode prints a summary line per refresh.
+        _ => {
+            if !std::io::stdout().is_terminal() {
+                eprintln!(
+                    "glint: no output mode given; printing a summary. Use --stdout, --stdout-json or --stdout-csv to choose the stats."
+                );
+            }
+            (
+                Format::Text,
+                "system.hostname,uptime,cpu.total,mem.percent,memswap.percent,load,processcount.total"
+                    .to_string(),
+            )
+        }
+    };
+    let mut printer = Printer::new(format, &split_list(&[list]));
+    let refresh = monitor.config().refresh;
+    let mut stdout = std::io::stdout().lock();
+    let mut next = Instant::now();
+    loop {
+        let snapshot = monitor.tick();
+        // The first tick only primes the counters: rates need two.
+        if snapshot.seq >= 2 {
+            let text = printer.print(&snapshot)?;
+            if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+                // The reader went away (a closed pipe): nothing more to do.
+                return Ok(std::process::ExitCode::SUCCESS);
+            }
+            if cli.once {
+                return Ok(std::process::ExitCode::SUCCESS);
+            }
+        }
+        next += refresh;
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else {
+            // A tick overran the refresh: start the next one now, without catching up.
+            next = now;
+        }
+    }
+}
+
+fn print_plugins(monitor: &Monitor, refused: &[glint::monitor::Refused]) {
+    println!(
+        "{:<14} {:<6} {:>3} {:<7} {:>6} {:<9} DESCRIPTION",
+        "NAME", "KIND", "API", "LAYOUT", "FIELDS", "SOURCE"
+    );
+    for actor in monitor.actors() {
+        let m = &actor.meta;
+        let layout = match m.layout {
+            glint::bindings::Layout::Record => "record",
+            glint::bindings::Layout::List => "list",
+            glint::bindings::Layout::Scalar => "scalar",
+        };
+        println!(
+            "{:<14} {:<6} {:>3} {:<7} {:>6} {:<9} {}",
+            m.name,
+            "input",
+            m.api_version,
+            layout,
+            m.fields.len(),
+            m.source.to_string(),
+            m.description
+        );
+    }
+    for r in refused {
+        println!("refused: {}", r.error);
+    }
+}

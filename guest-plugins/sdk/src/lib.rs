@@ -22,6 +22,7 @@
 //! glint_sdk::export_input!(Hello);
 //! ```
 
+pub mod cpu;
 pub mod rates;
 pub mod table;
 

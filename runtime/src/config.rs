@@ -1,0 +1,565 @@
+//! glint.toml: the embedded defaults, the user's file merged over them, and errors that name
+//! the file, line and key of a bad setting and say what is expected.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::bindings::ConfigValue;
+
+/// The documented defaults, shown by `glint --print-config`.
+pub const DEFAULT_TOML: &str = include_str!("../glint.toml");
+
+/// Shortest refresh: below 100 ms a tick's own cost (a full process scan) dominates.
+const MIN_REFRESH_SECS: f64 = 0.1;
+/// Longest refresh: one day; beyond that a monitor is not monitoring.
+const MAX_REFRESH_SECS: f64 = 86_400.0;
+/// History points per field: 1,000,000 x 16 bytes = 16 MB per field is already a lot.
+const MAX_HISTORY: usize = 1_000_000;
+/// A plugin call may take up to a minute; longer would stall every tick behind it.
+const MAX_DEADLINE_MS: u64 = 60_000;
+/// Plugin memory ceiling in MiB: the engine's pool reserves slots of this size.
+pub const MAX_PLUGIN_MEMORY_MB: u64 = 256;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{line}: {key}{message}", line = line.map(|l| format!(":{l}")).unwrap_or_default(), key = if key.is_empty() { String::new() } else { format!("`{key}`: ") })]
+pub struct ConfigError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+/// A threshold set on one field.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    pub careful: Option<f64>,
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+    #[serde(default)]
+    pub log: bool,
+    /// Compare `value / row[per]` instead of the value (load per core).
+    pub per: Option<String>,
+}
+
+/// The limits of one plugin: per field, and per item of a list plugin.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PluginLimits {
+    pub fields: BTreeMap<String, Limit>,
+    pub keys: BTreeMap<String, BTreeMap<String, Limit>>,
+}
+
+/// A plugin's section: `enable`, `hide`, and the settings passed to the plugin.
+#[derive(Debug, Clone, Default)]
+pub struct PluginSettings {
+    pub enable: Option<bool>,
+    pub hide: Vec<Regex>,
+    pub settings: BTreeMap<String, ConfigValue>,
+}
+
+impl PluginSettings {
+    /// Whether an item with this key is hidden (a full match of one of the `hide` patterns).
+    pub fn hides(&self, key: &str) -> bool {
+        self.hide.iter().any(|re| re.is_match(key))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub refresh: Duration,
+    pub history_size: usize,
+    pub plugin_deadline: Duration,
+    /// Bytes.
+    pub plugin_memory: usize,
+    pub folders: Vec<PathBuf>,
+    pub plugins: BTreeMap<String, PluginSettings>,
+    pub limits: BTreeMap<String, PluginLimits>,
+}
+
+impl Config {
+    /// The embedded defaults alone.
+    pub fn defaults() -> Result<Config, ConfigError> {
+        let mut config = Config::empty();
+        config.merge(parse("(embedded defaults)", DEFAULT_TOML)?);
+        Ok(config)
+    }
+
+    /// The defaults with a user file merged over them.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: name.clone(),
+            line: None,
+            key: String::new(),
+            message: format!("cannot read the config file: {e}; check the path given to --config"),
+        })?;
+        Self::from_toml(&name, &text)
+    }
+
+    /// The defaults with `text` (named `name` in errors) merged over them.
+    pub fn from_toml(name: &str, text: &str) -> Result<Config, ConfigError> {
+        let mut config = Config::defaults()?;
+        config.merge(parse(name, text)?);
+        Ok(config)
+    }
+
+    /// The user's config file if there is one: `$XDG_CONFIG_HOME/glint/glint.toml`, else
+    /// `~/.config/glint/glint.toml`.
+    pub fn default_path() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        let path = base.join("glint").join("glint.toml");
+        path.is_file().then_some(path)
+    }
+
+    fn empty() -> Config {
+        Config {
+            refresh: Duration::from_secs(2),
+            history_size: 1200,
+            plugin_deadline: Duration::from_millis(500),
+            plugin_memory: 64 << 20,
+            folders: Vec::new(),
+            plugins: BTreeMap::new(),
+            limits: BTreeMap::new(),
+        }
+    }
+
+    fn merge(&mut self, file: FileConfig) {
+        if let Some(v) = file.refresh {
+            self.refresh = v;
+        }
+        if let Some(v) = file.history_size {
+            self.history_size = v;
+        }
+        if let Some(v) = file.plugin_deadline {
+            self.plugin_deadline = v;
+        }
+        if let Some(v) = file.plugin_memory {
+            self.plugin_memory = v;
+        }
+        if let Some(v) = file.folders {
+            self.folders = v;
+        }
+        for (name, section) in file.plugins {
+            let ours = self.plugins.entry(name).or_default();
+            if section.enable.is_some() {
+                ours.enable = section.enable;
+            }
+            if let Some(hide) = section.hide {
+                ours.hide = hide;
+            }
+            ours.settings.extend(section.settings);
+        }
+        for (name, limits) in file.limits {
+            let ours = self.limits.entry(name).or_default();
+            ours.fields.extend(limits.fields);
+            for (key, fields) in limits.keys {
+                ours.keys.entry(key).or_default().extend(fields);
+            }
+        }
+    }
+
+    /// A plugin's section (empty if the config has none).
+    pub fn plugin(&self, name: &str) -> PluginSettings {
+        self.plugins.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Whether a plugin runs: its `enable`, else on.
+    pub fn enabled(&self, name: &str) -> bool {
+        self.plugins
+            .get(name)
+            .and_then(|p| p.enable)
+            .unwrap_or(true)
+    }
+}
+
+/// One file's settings, before merging: `None` = not set in this file.
+#[derive(Default)]
+struct FileConfig {
+    refresh: Option<Duration>,
+    history_size: Option<usize>,
+    plugin_deadline: Option<Duration>,
+    plugin_memory: Option<usize>,
+    folders: Option<Vec<PathBuf>>,
+    plugins: BTreeMap<String, FileSection>,
+    limits: BTreeMap<String, PluginLimits>,
+}
+
+#[derive(Default)]
+struct FileSection {
+    enable: Option<bool>,
+    hide: Option<Vec<Regex>>,
+    settings: BTreeMap<String, ConfigValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    global: Option<RawGlobal>,
+    readings: Option<RawReadings>,
+    #[serde(default)]
+    plugins: BTreeMap<String, BTreeMap<String, Spanned<toml::Value>>>,
+    #[serde(default)]
+    limits: BTreeMap<String, BTreeMap<String, Spanned<toml::Value>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGlobal {
+    refresh: Option<Spanned<f64>>,
+    history_size: Option<Spanned<i64>>,
+    plugin_deadline_ms: Option<Spanned<i64>>,
+    plugin_memory_mb: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReadings {
+    folders: Option<Vec<String>>,
+}
+
+/// Parses one file, checking every value; errors carry the line of the bad value.
+fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
+    let err = |span: Option<Range<usize>>, key: &str, message: String| ConfigError {
+        file: name.to_string(),
+        line: span.map(|s| line_of(text, s.start)),
+        key: key.to_string(),
+        message,
+    };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        err(
+            e.span(),
+            "",
+            format!(
+                "{}; see `glint --print-config` for every key and its default",
+                e.message().trim_end()
+            ),
+        )
+    })?;
+    let mut out = FileConfig::default();
+
+    if let Some(global) = raw.global {
+        if let Some(v) = global.refresh {
+            let secs = *v.get_ref();
+            if !(MIN_REFRESH_SECS..=MAX_REFRESH_SECS).contains(&secs) {
+                return Err(err(
+                    Some(v.span()),
+                    "global.refresh",
+                    format!(
+                        "{secs} is out of range: expected seconds between {MIN_REFRESH_SECS} and {MAX_REFRESH_SECS}"
+                    ),
+                ));
+            }
+            out.refresh = Some(Duration::from_secs_f64(secs));
+        }
+        if let Some(v) = global.history_size {
+            let n = *v.get_ref();
+            out.history_size = Some(
+                usize::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= MAX_HISTORY)
+                    .ok_or_else(|| {
+                        err(
+                            Some(v.span()),
+                            "global.history_size",
+                            format!("{n} is out of range: expected 0 to {MAX_HISTORY} points"),
+                        )
+                    })?,
+            );
+        }
+        if let Some(v) = global.plugin_deadline_ms {
+            let ms = *v.get_ref();
+            let ms = u64::try_from(ms)
+                .ok()
+                .filter(|ms| (1..=MAX_DEADLINE_MS).contains(ms))
+                .ok_or_else(|| {
+                    err(
+                        Some(v.span()),
+                        "global.plugin_deadline_ms",
+                        format!("{ms} is out of range: expected 1 to {MAX_DEADLINE_MS} ms"),
+                    )
+                })?;
+            out.plugin_deadline = Some(Duration::from_millis(ms));
+        }
+        if let Some(v) = global.plugin_memory_mb {
+            let mb = *v.get_ref();
+            let mb = u64::try_from(mb)
+                .ok()
+                .filter(|mb| (1..=MAX_PLUGIN_MEMORY_MB).contains(mb))
+                .ok_or_else(|| {
+                    err(
+                        Some(v.span()),
+                        "global.plugin_memory_mb",
+                        format!("{mb} is out of range: expected 1 to {MAX_PLUGIN_MEMORY_MB} MiB"),
+                    )
+                })?;
+            out.plugin_memory = Some((mb as usize) << 20);
+        }
+    }
+    if let Some(readings) = raw.readings {
+        out.folders = readings
+            .folders
+            .map(|f| f.into_iter().map(PathBuf::from).collect());
+    }
+
+    for (plugin, entries) in raw.plugins {
+        let mut section = FileSection::default();
+        for (key, value) in entries {
+            let span = Some(value.span());
+            let full = format!("plugins.{plugin}.{key}");
+            let value = value.into_inner();
+            match key.as_str() {
+                "enable" => match value {
+                    toml::Value::Boolean(b) => section.enable = Some(b),
+                    other => {
+                        return Err(err(
+                            span,
+                            &full,
+                            format!("expected true or false, found {}", describe(&other)),
+                        ));
+                    }
+                },
+                "hide" => {
+                    let patterns = string_list(&value).ok_or_else(|| {
+                        err(
+                            span.clone(),
+                            &full,
+                            format!(
+                                "expected a list of regular expressions, found {}",
+                                describe(&value)
+                            ),
+                        )
+                    })?;
+                    let mut hide = Vec::new();
+                    for pattern in patterns {
+                        // Anchored: `lo` hides `lo`, not `wlo1`.
+                        let re = Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+                            err(
+                                span.clone(),
+                                &full,
+                                format!("{pattern:?} is not a valid regular expression: {e}"),
+                            )
+                        })?;
+                        hide.push(re);
+                    }
+                    section.hide = Some(hide);
+                }
+                _ => {
+                    let v = config_value(&value).ok_or_else(|| {
+                        err(
+                            span,
+                            &full,
+                            format!(
+                                "expected a boolean, number, string or list of strings, found {}",
+                                describe(&value)
+                            ),
+                        )
+                    })?;
+                    section.settings.insert(key, v);
+                }
+            }
+        }
+        out.plugins.insert(plugin, section);
+    }
+
+    for (plugin, entries) in raw.limits {
+        let mut limits = PluginLimits::default();
+        for (key, value) in entries {
+            let span = Some(value.span());
+            if key == "keys" {
+                let toml::Value::Table(items) = value.into_inner() else {
+                    return Err(err(
+                        span,
+                        &format!("limits.{plugin}.keys"),
+                        "expected a table of items, e.g. [limits.network.keys.\"eth0\"]".into(),
+                    ));
+                };
+                for (item, fields) in items {
+                    let full = format!("limits.{plugin}.keys.{item}");
+                    let toml::Value::Table(fields) = fields else {
+                        return Err(err(
+                            span,
+                            &full,
+                            "expected a table of field limits".into(),
+                        ));
+                    };
+                    let mut parsed = BTreeMap::new();
+                    for (field, limit) in fields {
+                        let limit = to_limit(limit)
+                            .map_err(|m| err(span.clone(), &format!("{full}.{field}"), m))?;
+                        parsed.insert(field, limit);
+                    }
+                    limits.keys.insert(item, parsed);
+                }
+            } else {
+                let full = format!("limits.{plugin}.{key}");
+                let limit = to_limit(value.into_inner()).map_err(|m| err(span, &full, m))?;
+                limits.fields.insert(key, limit);
+            }
+        }
+        out.limits.insert(plugin, limits);
+    }
+    Ok(out)
+}
+
+fn to_limit(value: toml::Value) -> Result<Limit, String> {
+    let shown = describe(&value);
+    let limit = Limit::deserialize(value).map_err(|e| {
+        format!(
+            "{}; expected {{ careful = N, warning = N, critical = N, log = BOOL, per = \"COLUMN\" }}, found {shown}",
+            e.message().trim_end()
+        )
+    })?;
+    let ordered = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => a <= b,
+        _ => true,
+    };
+    if !ordered(limit.careful, limit.warning)
+        || !ordered(limit.warning, limit.critical)
+        || !ordered(limit.careful, limit.critical)
+    {
+        return Err("thresholds must rise: careful <= warning <= critical".into());
+    }
+    Ok(limit)
+}
+
+fn config_value(value: &toml::Value) -> Option<ConfigValue> {
+    Some(match value {
+        toml::Value::Boolean(b) => ConfigValue::Boolean(*b),
+        toml::Value::Integer(i) => ConfigValue::Int(*i),
+        toml::Value::Float(f) => ConfigValue::Float(*f),
+        toml::Value::String(s) => ConfigValue::Text(s.clone()),
+        toml::Value::Array(_) => ConfigValue::TextList(string_list(value)?),
+        _ => return None,
+    })
+}
+
+fn string_list(value: &toml::Value) -> Option<Vec<String>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn describe(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => format!("the string {s:?}"),
+        other => format!("{} `{other}`", other.type_str()),
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_hold_glances_limits() {
+        let c = Config::defaults().expect("embedded defaults parse");
+        assert_eq!(c.refresh, Duration::from_secs(2));
+        assert_eq!(c.history_size, 1200);
+        assert_eq!(c.plugin_deadline, Duration::from_millis(500));
+        let cpu_total = &c.limits["cpu"].fields["total"];
+        assert_eq!(
+            (cpu_total.careful, cpu_total.warning, cpu_total.critical),
+            (Some(65.0), Some(75.0), Some(85.0))
+        );
+        assert!(c.plugin("network").hides("lo"));
+        assert!(!c.plugin("network").hides("wlo1"));
+        assert!(c.plugin("diskio").hides("loop12"));
+    }
+
+    #[test]
+    fn user_file_overrides_keys_and_keeps_the_rest() {
+        let c = Config::from_toml(
+            "u.toml",
+            "[global]\nrefresh = 5\n[plugins.network]\nenable = false\n[limits.mem]\npercent = { warning = 60 }\n",
+        )
+        .expect("valid");
+        assert_eq!(c.refresh, Duration::from_secs(5));
+        assert!(!c.enabled("network"));
+        // hide came from the defaults and stays
+        assert!(c.plugin("network").hides("lo"));
+        assert_eq!(c.limits["mem"].fields["percent"].warning, Some(60.0));
+        assert_eq!(c.limits["mem"].fields["percent"].careful, None);
+        assert_eq!(c.history_size, 1200);
+    }
+
+    #[test]
+    fn plugin_settings_are_passed_through_typed() {
+        let c = Config::from_toml(
+            "u.toml",
+            "[plugins.processlist]\nmax = 25\nsort = \"cpu\"\nnames = [\"a\", \"b\"]\n",
+        )
+        .expect("valid");
+        let s = &c.plugin("processlist").settings;
+        assert!(matches!(s["max"], ConfigValue::Int(25)));
+        assert!(matches!(&s["sort"], ConfigValue::Text(t) if t == "cpu"));
+        assert!(matches!(&s["names"], ConfigValue::TextList(l) if l.len() == 2));
+    }
+
+    #[test]
+    fn bad_values_name_file_line_key_and_expectation() {
+        let e = Config::from_toml("my.toml", "[global]\n\nrefresh = -1\n").expect_err("bad");
+        let s = e.to_string();
+        assert!(s.starts_with("my.toml:3: `global.refresh`"), "{s}");
+        assert!(s.contains("between 0.1"), "{s}");
+
+        let e = Config::from_toml("my.toml", "[global]\nrefrsh = 2\n").expect_err("bad");
+        let s = e.to_string();
+        assert!(s.contains("my.toml:2"), "{s}");
+        assert!(s.contains("refrsh"), "{s}");
+
+        let e = Config::from_toml("my.toml", "[plugins.network]\nhide = [\"(\"]\n").expect_err("bad");
+        assert!(e.to_string().contains("my.toml:2: `plugins.network.hide`"), "{e}");
+
+        let e = Config::from_toml("my.toml", "[plugins.network]\nenable = \"yes\"\n").expect_err("bad");
+        assert!(e.to_string().contains("expected true or false"), "{e}");
+
+        let e = Config::from_toml("my.toml", "[limits.cpu]\nuser = { carefull = 3 }\n").expect_err("bad");
+        let s = e.to_string();
+        assert!(s.contains("my.toml:2: `limits.cpu.user`") && s.contains("carefull"), "{s}");
+
+        let e = Config::from_toml("my.toml", "[limits.cpu]\nuser = { careful = 90, warning = 10 }\n")
+            .expect_err("bad");
+        assert!(e.to_string().contains("must rise"), "{e}");
+
+        let e = Config::from_toml("my.toml", "not toml at all").expect_err("bad");
+        assert!(e.to_string().starts_with("my.toml:1"), "{e}");
+    }
+
+    #[test]
+    fn per_key_limits() {
+        let c = Config::from_toml(
+            "u.toml",
+            "[limits.network.keys.\"eth0\"]\nbytes_recv_rate_per_sec = { warning = 1000 }\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            c.limits["network"].keys["eth0"]["bytes_recv_rate_per_sec"].warning,
+            Some(1000.0)
+        );
+    }
+
+    #[test]
+    fn missing_file_is_a_clear_error() {
+        let e = Config::load(Path::new("/nonexistent/glint.toml")).expect_err("missing");
+        assert!(e.to_string().contains("/nonexistent/glint.toml"), "{e}");
+        assert!(e.to_string().contains("--config"), "{e}");
+    }
+}

@@ -1,0 +1,242 @@
+//! What a plugin's `Store` holds and the host's side of its imports: readings, log, config
+//! and the read-only stats view. A plugin gets no filesystem, environment or network.
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::bindings::input::glint::plugin::{config, log, readings, stats, types};
+use crate::bindings::{ConfigValue, Decoration, Limit, Point, Table, wit_readings as wr};
+use crate::readings::TickReadings;
+use crate::store::{Snapshot, Store};
+
+/// How much of a plugin's stderr is kept to explain a crash: a panic message and a short
+/// backtrace fit; a plugin printing without end cannot grow the host.
+const STDERR_CAPACITY: usize = 16 * 1024;
+
+/// Longest log line a plugin may send; longer lines are cut so a plugin cannot flood the log
+/// with one call.
+const MAX_LOG_LINE: usize = 4096;
+
+/// The stats a plugin may read: a snapshot (the published one for output plugins, the tick
+/// being built for input plugins) plus limits and history.
+#[derive(Clone)]
+pub struct StatsView {
+    pub snapshot: Arc<Snapshot>,
+    pub store: Arc<Store>,
+}
+
+/// One plugin's store data.
+pub struct HostState {
+    pub plugin: Arc<str>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limits: StoreLimits,
+    pub stderr: MemoryOutputPipe,
+    settings: Arc<Vec<(String, ConfigValue)>>,
+    pub readings: Arc<TickReadings>,
+    pub stats: Option<StatsView>,
+}
+
+impl HostState {
+    /// A sandbox with nothing granted: no preopened directory, no environment variable, no
+    /// argument, no socket; stderr captured in memory.
+    pub fn new(
+        plugin: Arc<str>,
+        memory_limit: usize,
+        settings: Arc<Vec<(String, ConfigValue)>>,
+        readings: Arc<TickReadings>,
+    ) -> HostState {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
+        HostState {
+            plugin,
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory_limit)
+                // A plugin has one memory and a handful of tables; more is a bug or an attack.
+                .instances(32)
+                .tables(32)
+                .memories(4)
+                .trap_on_grow_failure(true)
+                .build(),
+            stderr,
+            settings,
+            readings,
+            stats: None,
+        }
+    }
+
+    /// What the plugin wrote to stderr, as text.
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.contents())
+            .trim()
+            .to_string()
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        let mut message = message;
+        if message.len() > MAX_LOG_LINE {
+            let mut cut = MAX_LOG_LINE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        let plugin = &*self.plugin;
+        match level {
+            log::Level::Trace => tracing::trace!(plugin, "{message}"),
+            log::Level::Debug => tracing::debug!(plugin, "{message}"),
+            log::Level::Info => tracing::info!(plugin, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin, "{message}"),
+            log::Level::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+}
+
+impl config::Host for HostState {
+    fn entries(&mut self) -> Vec<(String, ConfigValue)> {
+        self.settings.as_ref().clone()
+    }
+}
+
+impl readings::Host for HostState {
+    fn get_system_info(&mut self) -> wr::SystemInfo {
+        self.readings.system_info()
+    }
+    fn get_cpu_info(&mut self) -> wr::CpuInfo {
+        self.readings.cpu_info()
+    }
+    fn get_cpu_stats(&mut self) -> wr::CpuStats {
+        self.readings.cpu_stats()
+    }
+    fn get_memory(&mut self) -> wr::Memory {
+        self.readings.memory()
+    }
+    fn get_swap(&mut self) -> wr::Swap {
+        self.readings.swap()
+    }
+    fn get_load(&mut self) -> wr::Load {
+        self.readings.load()
+    }
+    fn get_uptime(&mut self) -> wr::Uptime {
+        self.readings.uptime()
+    }
+    fn get_network(&mut self) -> Vec<wr::NetInterface> {
+        self.readings.network()
+    }
+    fn get_disk_io(&mut self) -> Vec<wr::DiskIo> {
+        self.readings.disk_io()
+    }
+    fn get_filesystems(&mut self) -> Vec<wr::Filesystem> {
+        self.readings.filesystems()
+    }
+    fn get_sensors(&mut self) -> Vec<wr::Sensor> {
+        self.readings.sensors()
+    }
+    fn get_processes(&mut self) -> Vec<wr::Process> {
+        self.readings.processes()
+    }
+    fn get_process_totals(&mut self) -> wr::ProcessTotals {
+        self.readings.process_totals()
+    }
+    fn get_irqs(&mut self) -> Vec<wr::Irq> {
+        self.readings.irqs()
+    }
+    fn get_raid(&mut self) -> Vec<wr::RaidArray> {
+        self.readings.raid()
+    }
+    fn get_wifi(&mut self) -> Vec<wr::Wifi> {
+        self.readings.wifi()
+    }
+    fn get_folders(&mut self) -> Vec<wr::Folder> {
+        self.readings.folders()
+    }
+    fn get_clock(&mut self) -> wr::Clock {
+        self.readings.clock()
+    }
+}
+
+impl stats::Host for HostState {
+    fn plugins(&mut self) -> Vec<String> {
+        self.stats
+            .as_ref()
+            .map(|v| v.snapshot.plugins.iter().map(|p| p.meta.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn latest(&mut self, plugin: String) -> Option<Table> {
+        let view = self.stats.as_ref()?;
+        view.snapshot.get(&plugin).map(|p| p.table.clone())
+    }
+
+    fn decorations(&mut self, plugin: String) -> Option<Vec<Vec<Decoration>>> {
+        let view = self.stats.as_ref()?;
+        view.snapshot.get(&plugin).map(|p| p.decorations.clone())
+    }
+
+    fn limits(&mut self, plugin: String) -> Vec<Limit> {
+        let Some(view) = self.stats.as_ref() else {
+            return Vec::new();
+        };
+        let Some(limits) = view.store.limits.get(&plugin) else {
+            return Vec::new();
+        };
+        let wit = |field: &String, key: Option<&String>, l: &crate::config::Limit| Limit {
+            field: field.clone(),
+            key: key.cloned(),
+            careful: l.careful,
+            warning: l.warning,
+            critical: l.critical,
+            log: l.log,
+        };
+        let mut out: Vec<Limit> = limits
+            .fields
+            .iter()
+            .map(|(field, l)| wit(field, None, l))
+            .collect();
+        for (key, fields) in &limits.keys {
+            out.extend(fields.iter().map(|(field, l)| wit(field, Some(key), l)));
+        }
+        out
+    }
+
+    fn history(
+        &mut self,
+        plugin: String,
+        field: String,
+        key: Option<String>,
+        count: u32,
+    ) -> Vec<Point> {
+        let Some(view) = self.stats.as_ref() else {
+            return Vec::new();
+        };
+        view.store.with_history(|h| {
+            h.points(&plugin, &field, key.as_deref(), count as usize)
+                .into_iter()
+                .map(|p| Point {
+                    unix_millis: p.unix_millis,
+                    value: p.value,
+                })
+                .collect()
+        })
+    }
+}

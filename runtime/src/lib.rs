@@ -1,0 +1,16 @@
+//! glint: the host — engine, plugins, scheduler, store and the command line's building blocks.
+pub mod bindings;
+pub mod config;
+pub mod engine;
+pub mod host;
+pub mod plugin;
+pub mod monitor;
+pub mod readings;
+pub mod render;
+pub mod stdout;
+pub mod store;
+
+/// The default plugins embedded in the binary, and where the built guests are.
+pub mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}

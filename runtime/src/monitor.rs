@@ -1,0 +1,370 @@
+//! The tick: loads the enabled plugins, fans each tick out to them (in waves, so a plugin
+//! that reads others' stats runs after them), joins with a deadline and publishes the
+//! snapshot.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use host_collectors::Source;
+
+use crate::bindings::{ConfigValue, Tick};
+use crate::config::Config;
+use crate::engine::GlintEngine;
+use crate::host::StatsView;
+use crate::plugin::{self, Actor, Limits, PluginError};
+use crate::readings::TickReadings;
+use crate::store::{PluginMeta, PluginSource, PluginStats, Snapshot, Store, decorate, key_text};
+
+/// How long past a plugin's own deadline the tick waits for its answer: the epoch ticker
+/// interrupts a guest within one period of its deadline, so 100 ms covers that plus the
+/// host's own work on the reply.
+const JOIN_GRACE: Duration = Duration::from_millis(100);
+
+/// A plugin to load: its label, component bytes and where it comes from.
+pub struct PluginFile {
+    pub label: String,
+    pub bytes: Vec<u8>,
+    pub source: PluginSource,
+}
+
+impl PluginFile {
+    /// Reads a component file given on the command line.
+    pub fn read(path: &std::path::Path) -> Result<PluginFile, std::io::Error> {
+        let bytes = std::fs::read(path)?;
+        let label = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| path.display().to_string());
+        Ok(PluginFile {
+            label,
+            bytes,
+            source: PluginSource::File(path.to_path_buf()),
+        })
+    }
+}
+
+/// A plugin that could not be loaded, and why.
+pub struct Refused {
+    pub label: String,
+    pub error: PluginError,
+}
+
+/// Everything that runs: the engine, the plugins' actors, the store.
+pub struct Monitor {
+    engine: Arc<GlintEngine>,
+    actors: Vec<Actor>,
+    /// Indexes into `actors`, one list per wave.
+    waves: Vec<Vec<usize>>,
+    store: Arc<Store>,
+    source: Arc<Source>,
+    config: Arc<Config>,
+    folders: Arc<[PathBuf]>,
+    seq: u64,
+}
+
+/// Monotonic nanoseconds since the first tick of this process.
+fn monotonic_nanos() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+impl Monitor {
+    /// Loads the embedded plugins the config enables plus `extra` files. A plugin that fails
+    /// to load is refused (and reported), the others run.
+    pub fn new(
+        config: Config,
+        engine: GlintEngine,
+        source: Source,
+        extra: Vec<PluginFile>,
+    ) -> (Monitor, Vec<Refused>) {
+        let config = Arc::new(config);
+        let engine = Arc::new(engine);
+        let source = Arc::new(source);
+        let folders: Arc<[PathBuf]> = config.folders.clone().into();
+        let limits = Limits {
+            memory: config.plugin_memory,
+            deadline: config.plugin_deadline,
+        };
+        let mut files: Vec<PluginFile> = crate::embedded::DEFAULT_PLUGINS
+            .iter()
+            .filter(|(name, _)| config.enabled(name))
+            .map(|(name, bytes)| PluginFile {
+                label: name.to_string(),
+                bytes: bytes.to_vec(),
+                source: PluginSource::Embedded,
+            })
+            .collect();
+        files.extend(extra);
+
+        // Compile in parallel: on a cold cache this is most of the start-up time.
+        let readings = Arc::new(TickReadings::new(source.clone(), folders.clone()));
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let loaded: Vec<(String, Result<plugin::LoadedPlugin, PluginError>)> =
+            std::thread::scope(|scope| {
+                let chunks: Vec<_> = files
+                    .chunks(files.len().div_ceil(workers).max(1))
+                    .map(|chunk| {
+                        let engine = &engine;
+                        let config = &config;
+                        let readings = &readings;
+                        scope.spawn(move || {
+                            chunk
+                                .iter()
+                                .map(|f| {
+                                    let settings = settings_of(config, &f.label);
+                                    let result = plugin::load(
+                                        engine,
+                                        &f.label,
+                                        &f.bytes,
+                                        f.source.clone(),
+                                        limits,
+                                        settings,
+                                        readings.clone(),
+                                    );
+                                    (f.label.clone(), result)
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                chunks
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+
+        let mut refused = Vec::new();
+        let mut actors: Vec<Actor> = Vec::new();
+        let mut names = HashSet::new();
+        for (label, result) in loaded {
+            match result {
+                Ok(p) if !config.enabled(&p.meta.name) => {
+                    tracing::info!("{}: disabled by the config", p.meta.name);
+                }
+                Ok(p) if !names.insert(p.meta.name.clone()) => refused.push(Refused {
+                    label: label.clone(),
+                    error: PluginError::Handshake {
+                        name: label,
+                        reason: format!(
+                            "a plugin named {:?} is already loaded; names must be unique",
+                            p.meta.name
+                        ),
+                    },
+                }),
+                Ok(p) => {
+                    let index = actors.len();
+                    actors.push(Actor::spawn(p, engine.clone(), index));
+                }
+                Err(error) => refused.push(Refused { label, error }),
+            }
+        }
+        let metas: Vec<Arc<PluginMeta>> = actors.iter().map(|a| a.meta.clone()).collect();
+        let waves = waves(&metas);
+        let store = Arc::new(Store::new(config.history_size, config.limits.clone()));
+        (
+            Monitor {
+                engine,
+                actors,
+                waves,
+                store,
+                source,
+                config,
+                folders,
+                seq: 0,
+            },
+            refused,
+        )
+    }
+
+    pub fn store(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn engine(&self) -> &Arc<GlintEngine> {
+        &self.engine
+    }
+
+    /// The loaded plugins, in display order, with their counters.
+    pub fn actors(&self) -> &[Actor] {
+        &self.actors
+    }
+
+    /// Runs one tick and publishes its snapshot. A plugin that fails, is late or busy is left
+    /// out of this tick; the others are published.
+    pub fn tick(&mut self) -> Arc<Snapshot> {
+        self.seq += 1;
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let tick = Tick {
+            seq: self.seq,
+            unix_nanos: unix.as_nanos() as u64,
+            monotonic_nanos: monotonic_nanos(),
+        };
+        let readings = Arc::new(TickReadings::new(self.source.clone(), self.folders.clone()));
+        let mut done: Vec<Option<Arc<PluginStats>>> = vec![None; self.actors.len()];
+        for wave in &self.waves {
+            let partial = Arc::new(Snapshot {
+                seq: self.seq,
+                unix_millis: unix.as_millis() as u64,
+                plugins: done.iter().flatten().cloned().collect(),
+            });
+            let view = StatsView {
+                snapshot: partial,
+                store: self.store.clone(),
+            };
+            let (tx, rx) = mpsc::channel();
+            let mut waiting = 0;
+            for &i in wave {
+                match self.actors[i].update(tick, readings.clone(), view.clone(), tx.clone()) {
+                    Ok(()) => waiting += 1,
+                    Err(e) => tracing::warn!("{e}"),
+                }
+            }
+            drop(tx);
+            let until = Instant::now() + self.config.plugin_deadline + JOIN_GRACE;
+            while waiting > 0 {
+                let Ok(reply) = rx.recv_timeout(until.saturating_duration_since(Instant::now()))
+                else {
+                    break;
+                };
+                waiting -= 1;
+                match reply.result {
+                    Ok(table) => {
+                        let meta = self.actors[reply.index].meta.clone();
+                        done[reply.index] = Some(Arc::new(self.stats_of(meta, table)));
+                    }
+                    Err(e) => tracing::warn!("{e}; left out of tick {}", self.seq),
+                }
+            }
+            if waiting > 0 {
+                tracing::warn!(
+                    "{waiting} plugin(s) did not answer within the deadline; left out of tick {}",
+                    self.seq
+                );
+            }
+        }
+        let snapshot = Arc::new(Snapshot {
+            seq: self.seq,
+            unix_millis: unix.as_millis() as u64,
+            plugins: done.into_iter().flatten().collect(),
+        });
+        self.store.publish(snapshot.clone());
+        snapshot
+    }
+
+    /// Applies the plugin's hide list and decorates the table from the limits.
+    fn stats_of(&self, meta: Arc<PluginMeta>, mut table: crate::bindings::Table) -> PluginStats {
+        let settings = self.config.plugins.get(&meta.name);
+        if let (Some(settings), Some(key)) = (settings, table.key.as_ref())
+            && !settings.hide.is_empty()
+            && let Some(col) = table.columns.iter().position(|c| c == key)
+        {
+            table
+                .rows
+                .retain(|row| row.get(col).is_none_or(|v| !settings.hides(&key_text(v))));
+        }
+        let decorations = decorate(&table, self.store.limits.get(&meta.name));
+        PluginStats {
+            meta,
+            table,
+            decorations,
+        }
+    }
+}
+
+/// The plugin's own settings, as the config interface hands them over.
+fn settings_of(config: &Config, plugin: &str) -> Vec<(String, ConfigValue)> {
+    config
+        .plugins
+        .get(plugin)
+        .map(|p| {
+            p.settings
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Groups plugins into waves: a plugin runs in the wave after the last plugin it reads.
+/// Reads of plugins that are not loaded are ignored; a cycle is broken by running the rest
+/// in a last wave.
+pub fn waves(metas: &[Arc<PluginMeta>]) -> Vec<Vec<usize>> {
+    let index_of = |name: &str| metas.iter().position(|m| m.name == name);
+    let mut wave_of: Vec<Option<usize>> = vec![None; metas.len()];
+    let mut progress = true;
+    while progress {
+        progress = false;
+        for (i, meta) in metas.iter().enumerate() {
+            if wave_of[i].is_some() {
+                continue;
+            }
+            let deps: Vec<usize> = meta
+                .reads
+                .iter()
+                .filter_map(|r| index_of(r))
+                .filter(|&d| d != i)
+                .collect();
+            if deps.iter().all(|&d| wave_of[d].is_some()) {
+                let w = deps.iter().filter_map(|&d| wave_of[d]).max().map_or(0, |m| m + 1);
+                wave_of[i] = Some(w);
+                progress = true;
+            }
+        }
+    }
+    let last = wave_of.iter().flatten().max().map_or(0, |m| m + 1);
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    for (i, w) in wave_of.iter().enumerate() {
+        let w = w.unwrap_or(last);
+        if waves.len() <= w {
+            waves.resize(w + 1, Vec::new());
+        }
+        waves[w].push(i);
+    }
+    waves.retain(|w| !w.is_empty());
+    waves
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::Layout;
+
+    fn meta(name: &str, reads: &[&str]) -> Arc<PluginMeta> {
+        Arc::new(PluginMeta {
+            name: name.into(),
+            description: String::new(),
+            api_version: 1,
+            layout: Layout::Record,
+            fields: Vec::new(),
+            reads: reads.iter().map(|s| s.to_string()).collect(),
+            source: PluginSource::Embedded,
+            history_columns: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn readers_run_after_what_they_read() {
+        let metas = vec![
+            meta("alert", &["cpu", "summary"]),
+            meta("cpu", &[]),
+            meta("summary", &["cpu", "missing"]),
+            meta("mem", &[]),
+        ];
+        assert_eq!(waves(&metas), vec![vec![1, 3], vec![2], vec![0]]);
+    }
+
+    #[test]
+    fn cycles_end_up_in_a_last_wave() {
+        let metas = vec![meta("a", &["b"]), meta("b", &["a"]), meta("c", &[])];
+        assert_eq!(waves(&metas), vec![vec![2], vec![0, 1]]);
+    }
+}
