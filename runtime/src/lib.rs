@@ -9,6 +9,7 @@ pub mod readings;
 pub mod render;
 pub mod stdout;
 pub mod store;
+pub mod worlds;
 
 /// The default plugins embedded in the binary, and where the built guests are.
 pub mod embedded {

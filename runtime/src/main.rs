@@ -21,7 +21,7 @@ struct Cli {
     command: Option<Command>,
 
     /// Config file (default: ~/.config/glint/glint.toml if it exists).
-    #[arg(short = 'C', long, value_name = "PATH")]
+    #[arg(short = 'C', long, value_name = "PATH", global = true)]
     config: Option<PathBuf>,
 
     /// Print the default config, with every key documented, and exit.
@@ -49,23 +49,23 @@ struct Cli {
     once: bool,
 
     /// Plugins not to run (comma-separated; `all` for every one).
-    #[arg(long = "disable-plugin", value_name = "LIST")]
+    #[arg(long = "disable-plugin", value_name = "LIST", global = true)]
     disable_plugin: Vec<String>,
 
     /// Plugins to run even if the config disables them (comma-separated).
-    #[arg(long = "enable-plugin", value_name = "LIST")]
+    #[arg(long = "enable-plugin", value_name = "LIST", global = true)]
     enable_plugin: Vec<String>,
 
     /// Load one more input plugin from a component file (repeatable).
-    #[arg(long = "plugin", value_name = "FILE.wasm")]
+    #[arg(long = "plugin", value_name = "FILE.wasm", global = true)]
     plugins: Vec<PathBuf>,
 
     /// Where compiled plugins are cached (default: ~/.cache/glint/components).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     cache_dir: Option<PathBuf>,
 
     /// Do not cache compiled plugins on disk.
-    #[arg(long)]
+    #[arg(long, global = true)]
     no_cache: bool,
 }
 

@@ -241,7 +241,8 @@ impl Monitor {
                         let meta = self.actors[reply.index].meta.clone();
                         done[reply.index] = Some(Arc::new(self.stats_of(meta, table)));
                     }
-                    Err(e) => tracing::warn!("{e}; left out of tick {}", self.seq),
+                    // The actor has logged why.
+                    Err(_) => {}
                 }
             }
             if waiting > 0 {

@@ -87,14 +87,11 @@ pub fn load(
     readings: Arc<TickReadings>,
 ) -> Result<LoadedPlugin, PluginError> {
     let component = engine.component(label, bytes)?;
-    let mut linker: Linker<HostState> = Linker::new(&engine.engine);
     let wrong_world = |e: wasmtime::Error| PluginError::WrongWorld {
         name: label.to_string(),
         reason: format!("{e:#}"),
     };
-    // A Rust guest's std imports wasi:cli and wasi:io even if it never uses them; the
-    // context behind them grants nothing (see HostState::new).
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wrong_world)?;
+    let mut linker = wasi_linker(engine).map_err(wrong_world)?;
     Input::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
         .map_err(wrong_world)?;
     let pre = linker.instantiate_pre(&component).map_err(wrong_world)?;
@@ -113,7 +110,7 @@ pub fn load(
             name: label.to_string(),
             reason: explain_trap(&e, &store, limits),
         })?;
-    check_handshake(label, &info)?;
+    check_handshake(label, &info, PluginKind::Input)?;
     let meta = Arc::new(PluginMeta::new(info, source));
     store.data_mut().plugin = meta.name.as_str().into();
     Ok(LoadedPlugin {
@@ -126,7 +123,11 @@ pub fn load(
     })
 }
 
-fn check_handshake(label: &str, info: &crate::bindings::PluginInfo) -> Result<(), PluginError> {
+pub(crate) fn check_handshake(
+    label: &str,
+    info: &crate::bindings::PluginInfo,
+    kind: PluginKind,
+) -> Result<(), PluginError> {
     if !SUPPORTED_API_VERSIONS.contains(&info.api_version) {
         return Err(PluginError::ApiVersion {
             name: if info.name.is_empty() {
@@ -157,13 +158,38 @@ fn check_handshake(label: &str, info: &crate::bindings::PluginInfo) -> Result<()
             info.name
         ));
     }
-    if !info.interfaces.contains(&PluginKind::Input) {
+    if !info.interfaces.contains(&kind) {
         return refuse(format!(
-            "it declares the interfaces {:?}, not input",
+            "it declares the interfaces {:?}, not {kind:?}",
             info.interfaces
         ));
     }
     Ok(())
+}
+
+/// A linker with the WASI imports every Rust guest's std needs (wasi:cli, wasi:io, ...) even
+/// if it never uses them; the context behind them grants nothing (see HostState::new).
+pub(crate) fn wasi_linker(engine: &GlintEngine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker: Linker<HostState> = Linker::new(&engine.engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    Ok(linker)
+}
+
+/// A store for one plugin instance, with its memory cap and its deadline armed.
+pub(crate) fn new_store(
+    engine: &GlintEngine,
+    name: &str,
+    limits: Limits,
+    settings: &Arc<Vec<(String, ConfigValue)>>,
+    readings: Arc<TickReadings>,
+) -> Store<HostState> {
+    let state = HostState::new(name.into(), limits.memory, settings.clone(), readings);
+    let mut store = Store::new(&engine.engine, state);
+    store.limiter(|s| &mut s.limits);
+    // Deadline hit → trap (not async yield): the call fails and the instance is replaced.
+    store.epoch_deadline_trap();
+    store.set_epoch_deadline(deadline_ticks(limits.deadline));
+    store
 }
 
 /// A fresh store and instance: used at load and after every trap.
@@ -175,12 +201,7 @@ fn instantiate(
     settings: &Arc<Vec<(String, ConfigValue)>>,
     readings: Arc<TickReadings>,
 ) -> Result<(Store<HostState>, Input), String> {
-    let state = HostState::new(name.into(), limits.memory, settings.clone(), readings);
-    let mut store = Store::new(&engine.engine, state);
-    store.limiter(|s| &mut s.limits);
-    // Deadline hit → trap (not async yield): the call fails and the instance is replaced.
-    store.epoch_deadline_trap();
-    store.set_epoch_deadline(deadline_ticks(limits.deadline));
+    let mut store = new_store(engine, name, limits, settings, readings);
     let instance = pre
         .instantiate(&mut store)
         .map_err(|e| format!("cannot instantiate: {e:#}"))?;
@@ -188,35 +209,42 @@ fn instantiate(
 }
 
 /// Epochs in a deadline, rounded up, at least one.
-fn deadline_ticks(deadline: Duration) -> u64 {
+pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {
     let period = EPOCH_PERIOD.as_nanos().max(1);
     (deadline.as_nanos().div_ceil(period) as u64).max(1)
 }
 
 /// Why a call failed, in words a plugin author can act on, with the guest's stderr.
-fn explain_trap(e: &wasmtime::Error, store: &Store<HostState>, limits: Limits) -> String {
+pub(crate) fn explain_trap(e: &wasmtime::Error, store: &Store<HostState>, limits: Limits) -> String {
     let mut reason = match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!(
             "exceeded its {} ms deadline and was interrupted",
             limits.deadline.as_millis()
         ),
         Some(Trap::StackOverflow) => "overflowed its stack".to_string(),
-        _ => {
-            let text = format!("{e:#}");
+        Some(trap) => format!("trapped ({trap})"),
+        None => {
+            let text = e.root_cause().to_string();
             if text.contains("forcing trap when growing memory") {
-                format!(
-                    "went past its memory cap of {} MiB",
-                    limits.memory >> 20
-                )
+                format!("went past its memory cap of {} MiB", limits.memory >> 20)
             } else {
-                format!("trapped: {text}")
+                format!("failed: {text}")
             }
         }
     };
-    let stderr = store.data().stderr_text();
+    // The guest's stderr on one line (a panic message is what explains most traps); Rust's
+    // hint about RUST_BACKTRACE means nothing to a plugin user.
+    let stderr: Vec<String> = store
+        .data()
+        .stderr_text()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .map(str::to_string)
+        .collect();
     if !stderr.is_empty() {
         reason.push_str("; stderr: ");
-        reason.push_str(&stderr);
+        reason.push_str(&stderr.join(" | "));
     }
     reason
 }
@@ -346,7 +374,7 @@ fn run(
             }),
             Err(trap) => {
                 let reason = explain_trap(&trap, &plugin.store, plugin.limits);
-                tracing::error!(plugin = %name, "plugin failed: {reason}; restarting it");
+                tracing::error!("plugin {name} failed: {reason}; restarting it");
                 // After any trap the instance is poisoned: drop the store, start afresh.
                 counters.restarts.fetch_add(1, Ordering::Relaxed);
                 match instantiate(
@@ -362,15 +390,18 @@ fn run(
                         plugin.instance = instance;
                     }
                     Err(e) => {
-                        tracing::error!(plugin = %name, "cannot restart: {e}; plugin stopped");
+                        tracing::error!("plugin {name} cannot restart: {e}; plugin stopped");
                         alive = false;
                     }
                 }
                 Err(PluginError::Call { name: name.clone(), reason })
             }
         };
-        if result.is_err() {
+        if let Err(e) = &result {
             counters.errors.fetch_add(1, Ordering::Relaxed);
+            if outcome_was_reported(e) {
+                tracing::warn!("plugin {e}; left out of this tick");
+            }
         }
         counters
             .last_call_micros
@@ -378,6 +409,15 @@ fn run(
         // The scheduler may have given up waiting: nobody to tell then.
         let _ = reply.send(Reply { index, result });
     }
+}
+
+/// Failures the actor has not logged yet (traps are logged where they are handled).
+fn outcome_was_reported(e: &PluginError) -> bool {
+    !matches!(e, PluginError::Call { reason, .. } if reason.starts_with("trapped")
+        || reason.starts_with("exceeded")
+        || reason.starts_with("went past")
+        || reason.starts_with("overflowed")
+        || reason.starts_with("failed:"))
 }
 
 /// A table the host can use: every row as wide as the columns, the key column present, not
@@ -395,7 +435,9 @@ fn check_table(name: &str, table: Table) -> Result<Table, PluginError> {
             table.rows.len()
         ));
     }
+    // An empty list has no columns to speak of (the sdk takes them from the first row).
     if let Some(key) = &table.key
+        && !table.rows.is_empty()
         && !table.columns.contains(key)
     {
         return bad(format!("its key column {key:?} is not one of its columns"));

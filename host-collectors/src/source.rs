@@ -1,0 +1,200 @@
+//! `Source`: where readings come from (the live /proc, /sys, /etc or a recorded fixture tree) and
+//! the caches kept between ticks; plus the file-reading helpers every collector shares.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::error::CollectError;
+use crate::syscalls::{FixtureSyscalls, LiveSyscalls, Syscalls};
+use crate::users::Users;
+
+/// The machine to read: file roots, system calls, and what is cached between calls.
+///
+/// `Send + Sync`: the runtime calls collectors from several threads at once; the caches inside
+/// are behind mutexes.
+pub struct Source {
+    pub(crate) proc_root: PathBuf,
+    pub(crate) sys_root: PathBuf,
+    pub(crate) etc_root: PathBuf,
+    /// Relative folder paths are resolved here (a fixture's directory); live paths are taken as
+    /// the operator wrote them.
+    pub(crate) folder_base: Option<PathBuf>,
+    /// Never 0: a fixture saying 0 would turn every CPU time into infinity.
+    pub(crate) ticks_per_second: u64,
+    /// Never 0, for the same reason.
+    pub(crate) page_size: u64,
+    pub(crate) syscalls: Box<dyn Syscalls>,
+    /// uid → user name, reloaded when /etc/passwd changes.
+    pub(crate) users: Users,
+}
+
+impl Source {
+    /// This machine: /proc, /sys, /etc and live system calls.
+    pub fn live() -> Source {
+        Source::new(
+            PathBuf::from("/proc"),
+            PathBuf::from("/sys"),
+            PathBuf::from("/etc"),
+            None,
+            Box::new(LiveSyscalls::new()),
+        )
+    }
+
+    /// A recorded machine: `dir/proc`, `dir/sys`, `dir/etc`, and `dir/syscalls.json` for what
+    /// is not a file. Anything missing reads as a machine that lacks it.
+    pub fn fixture(dir: impl Into<PathBuf>) -> Source {
+        let dir = dir.into();
+        let syscalls = FixtureSyscalls::load(dir.join("syscalls.json"));
+        Source::new(
+            dir.join("proc"),
+            dir.join("sys"),
+            dir.join("etc"),
+            Some(dir),
+            Box::new(syscalls),
+        )
+    }
+
+    fn new(
+        proc_root: PathBuf,
+        sys_root: PathBuf,
+        etc_root: PathBuf,
+        folder_base: Option<PathBuf>,
+        syscalls: Box<dyn Syscalls>,
+    ) -> Source {
+        Source {
+            proc_root,
+            sys_root,
+            etc_root,
+            folder_base,
+            ticks_per_second: syscalls.ticks_per_second().max(1),
+            page_size: syscalls.page_size().max(1),
+            syscalls,
+            users: Users::default(),
+        }
+    }
+
+    pub(crate) fn proc_path(&self, rel: &str) -> PathBuf {
+        self.proc_root.join(rel)
+    }
+
+    pub(crate) fn sys_path(&self, rel: &str) -> PathBuf {
+        self.sys_root.join(rel)
+    }
+
+    pub(crate) fn etc_path(&self, rel: &str) -> PathBuf {
+        self.etc_root.join(rel)
+    }
+
+    /// Clock ticks to seconds.
+    pub(crate) fn ticks_to_secs(&self, ticks: u64) -> f64 {
+        ticks as f64 / self.ticks_per_second as f64
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source")
+            .field("proc_root", &self.proc_root)
+            .field("sys_root", &self.sys_root)
+            .field("etc_root", &self.etc_root)
+            .field("ticks_per_second", &self.ticks_per_second)
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The whole text of `path`; `None` when the file does not exist (the machine lacks it).
+pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, CollectError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            Err(CollectError::parse(path, "not UTF-8 text"))
+        }
+        Err(e) => Err(CollectError::read(path, e)),
+    }
+}
+
+/// Like [`read_optional`], without the trailing newline sysfs and procctl files end with.
+pub(crate) fn read_trimmed(path: &Path) -> Result<Option<String>, CollectError> {
+    Ok(read_optional(path)?.map(|text| text.trim().to_string()))
+}
+
+/// A one-number file (`/proc/sys/kernel/pid_max`, sysfs attributes); `None` when absent.
+pub(crate) fn read_number<T: std::str::FromStr>(path: &Path) -> Result<Option<T>, CollectError> {
+    match read_optional(path)? {
+        None => Ok(None),
+        Some(text) => {
+            text.trim().parse().map(Some).map_err(|_| {
+                CollectError::parse(path, format!("expected a number, found {text:?}"))
+            })
+        }
+    }
+}
+
+/// Directory entries of `dir` sorted by name; empty when `dir` does not exist.
+pub(crate) fn list_dir(dir: &Path) -> Result<Vec<(String, PathBuf)>, CollectError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(CollectError::read(dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| CollectError::read(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        out.push((name, entry.path()));
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn source_is_send_and_sync() {
+        assert_send_sync::<Source>();
+    }
+
+    #[test]
+    fn missing_files_are_none_and_bad_ones_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            read_optional(&dir.path().join("nope")).expect("absent"),
+            None
+        );
+        let bin = dir.path().join("bin");
+        std::fs::write(&bin, [0xff, 0xfe, 0x00]).expect("write");
+        let err = read_optional(&bin)
+            .expect_err("binary accepted")
+            .to_string();
+        assert!(err.contains("not UTF-8"), "{err}");
+        let num = dir.path().join("num");
+        std::fs::write(&num, "12x\n").expect("write");
+        let err = read_number::<u64>(&num)
+            .expect_err("12x accepted")
+            .to_string();
+        assert!(err.contains("\"12x\\n\""), "{err}");
+        std::fs::write(&num, "42\n").expect("write");
+        assert_eq!(read_number::<u64>(&num).expect("42"), Some(42));
+    }
+
+    #[test]
+    fn zero_ticks_in_a_fixture_do_not_divide_by_zero() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("syscalls.json"),
+            r#"{"ticks_per_second": 0, "page_size": 0}"#,
+        )
+        .expect("write");
+        let src = Source::fixture(dir.path());
+        assert_eq!(src.ticks_per_second, 1);
+        assert_eq!(src.page_size, 1);
+        assert_eq!(src.ticks_to_secs(250), 250.0);
+    }
+}

@@ -1,0 +1,237 @@
+//! Containment: plugins that loop forever, panic, allocate past their cap or speak another
+//! API version never stall the tick, the other plugins keep reporting, and the log says
+//! which plugin failed and why. Also: the output and exporter test guests load and answer.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glint::bindings::input::glint::plugin::types::{Batch, Request};
+use glint::bindings::{Table, Value};
+use glint::config::Config;
+use glint::engine::GlintEngine;
+use glint::host::StatsView;
+use glint::monitor::{Monitor, PluginFile};
+use glint::plugin::{Limits, PluginError};
+use glint::readings::TickReadings;
+use glint::store::{PluginSource, Store};
+use glint_tests::{glint, guest, run_with_limit};
+use host_collectors::Source;
+
+const BIN: &str = env!("CARGO_BIN_EXE_glint");
+
+fn tmp() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+fn engine() -> GlintEngine {
+    GlintEngine::new(Some(tmp().join("component-cache"))).expect("engine")
+}
+
+fn test_guest(name: &str) -> PluginFile {
+    PluginFile::read(&guest(glint::embedded::GUEST_DIR, name))
+        .unwrap_or_else(|e| panic!("test guest {name}: {e}"))
+}
+
+/// A small monitor: cpu and mem from the defaults plus the given test guests.
+fn monitor(guests: &[&str]) -> (Monitor, Vec<glint::monitor::Refused>) {
+    let mut config = Config::defaults().expect("defaults");
+    config.plugin_deadline = Duration::from_millis(300);
+    for (name, _) in glint::embedded::DEFAULT_PLUGINS {
+        if *name != "cpu" && *name != "mem" {
+            config.plugins.entry(name.to_string()).or_default().enable = Some(false);
+        }
+    }
+    let extra = guests.iter().map(|g| test_guest(g)).collect();
+    Monitor::new(config, engine(), Source::live(), extra)
+}
+
+#[test]
+fn hostile_guests_are_contained_and_the_tick_goes_on() {
+    let (mut monitor, refused) = monitor(&["spin", "panic", "membomb"]);
+    assert!(refused.is_empty(), "{:?}", refused.iter().map(|r| r.error.to_string()).collect::<Vec<_>>());
+    let names: Vec<_> = monitor.actors().iter().map(|a| a.meta.name.clone()).collect();
+    assert_eq!(names, ["cpu", "mem", "test-spin", "test-panic", "test-membomb"]);
+
+    for round in 0..3 {
+        let started = Instant::now();
+        let snapshot = monitor.tick();
+        let took = started.elapsed();
+        // Deadline 300 ms + the join grace (100 ms), with slack for a loaded 2-core machine.
+        assert!(took < Duration::from_millis(1500), "tick {round} took {took:?}");
+        assert!(snapshot.get("cpu").is_some() && snapshot.get("mem").is_some());
+        for bad in ["test-spin", "test-panic", "test-membomb"] {
+            assert!(snapshot.get(bad).is_none(), "{bad} reported stats");
+        }
+    }
+    for actor in monitor.actors() {
+        let restarts = actor.counters.restarts.load(std::sync::atomic::Ordering::Relaxed);
+        if actor.meta.name.starts_with("test-") {
+            // Each trap re-creates the instance: the plugin is called (and fails) every tick.
+            assert_eq!(restarts, 3, "{} restarts", actor.meta.name);
+        } else {
+            assert_eq!(restarts, 0, "{} restarted", actor.meta.name);
+        }
+    }
+}
+
+#[test]
+fn the_log_names_the_plugin_and_the_reason() {
+    let mut cmd = glint(BIN, &tmp());
+    cmd.args(["--once", "-t", "0.3", "--stdout-json", "cpu,mem"]);
+    for g in ["spin", "panic", "membomb"] {
+        cmd.arg("--plugin").arg(guest(glint::embedded::GUEST_DIR, g));
+    }
+    let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json");
+    assert!(json["cpu"]["total"].is_number() && json["mem"]["percent"].is_number());
+
+    let line_of = |plugin: &str| {
+        stderr
+            .lines()
+            .find(|l| l.contains(&format!("plugin {plugin} failed")))
+            .unwrap_or_else(|| panic!("no failure logged for {plugin}:\n{stderr}"))
+            .to_string()
+    };
+    assert!(line_of("test-spin").contains("500 ms deadline"), "{stderr}");
+    assert!(
+        line_of("test-panic").contains("test-panic: deliberate panic for the containment test"),
+        "{stderr}"
+    );
+    assert!(line_of("test-membomb").contains("memory cap of 64 MiB"), "{stderr}");
+}
+
+#[test]
+fn an_api_version_the_host_cannot_serve_is_refused_with_the_reason() {
+    let (monitor, refused) = monitor(&["oldapi"]);
+    assert_eq!(monitor.actors().len(), 2);
+    assert_eq!(refused.len(), 1);
+    let message = refused[0].error.to_string();
+    assert!(matches!(refused[0].error, PluginError::ApiVersion { found: 99, .. }), "{message}");
+    assert!(
+        message.contains("API version 99") && message.contains("[1]") && message.contains("rebuild"),
+        "{message}"
+    );
+
+    let mut cmd = glint(BIN, &tmp());
+    cmd.arg("plugins")
+        .arg("--plugin")
+        .arg(guest(glint::embedded::GUEST_DIR, "oldapi"));
+    let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("refused: test-oldapi: built for plugin API version 99"), "{stdout}");
+}
+
+#[test]
+fn a_component_of_another_world_or_not_a_component_is_refused() {
+    let (_, refused) = monitor(&["output"]);
+    assert_eq!(refused.len(), 1);
+    let message = refused[0].error.to_string();
+    assert!(message.contains("does not implement glint's input world"), "{message}");
+
+    let junk = tmp().join("junk.wasm");
+    std::fs::write(&junk, b"\0asm but not really").expect("write");
+    let mut cmd = glint(BIN, &tmp());
+    cmd.arg("plugins").arg("--plugin").arg(&junk);
+    let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("junk: not a valid WebAssembly component"), "{stdout}");
+}
+
+#[test]
+fn output_and_exporter_test_guests_load_and_answer() {
+    let engine = engine();
+    let limits = Limits {
+        memory: 64 << 20,
+        deadline: Duration::from_millis(500),
+    };
+    let readings = Arc::new(TickReadings::new(Arc::new(Source::live()), Arc::from(Vec::new())));
+    let store = Arc::new(Store::new(10, Default::default()));
+    let snapshot = Arc::new(glint::store::Snapshot {
+        seq: 1,
+        unix_millis: 0,
+        plugins: vec![Arc::new(glint::store::PluginStats {
+            meta: Arc::new(glint::store::PluginMeta {
+                name: "mem".into(),
+                description: String::new(),
+                api_version: 1,
+                layout: glint::bindings::Layout::Record,
+                fields: Vec::new(),
+                reads: Vec::new(),
+                source: PluginSource::Embedded,
+                history_columns: Vec::new(),
+            }),
+            table: Table {
+                key: None,
+                columns: vec!["percent".into()],
+                rows: vec![vec![Value::Float(42.0)]],
+            },
+            decorations: Vec::new(),
+        })],
+    });
+    let output = std::fs::read(guest(glint::embedded::GUEST_DIR, "output")).expect("output guest");
+    let (info, response) = glint::worlds::render_once(
+        &engine,
+        "test-output",
+        &output,
+        limits,
+        StatsView { snapshot, store },
+        readings.clone(),
+        &Request {
+            path: String::new(),
+            query: Vec::new(),
+        },
+    )
+    .expect("output guest loads");
+    assert_eq!(info.name, "test-output");
+    let response = response.expect("render succeeds");
+    assert_eq!(response.status, 200);
+    assert_eq!(String::from_utf8_lossy(&response.body).trim(), "mem");
+
+    let exporter =
+        std::fs::read(guest(glint::embedded::GUEST_DIR, "exporter")).expect("exporter guest");
+    let batch = |tables: Vec<(String, Table)>| Batch {
+        seq: 1,
+        unix_nanos: 0,
+        hostname: "h".into(),
+        tables,
+    };
+    let (info, result) =
+        glint::worlds::export_once(&engine, "test-exporter", &exporter, limits, readings.clone(), &batch(Vec::new()))
+            .expect("exporter guest loads");
+    assert_eq!(info.name, "test-exporter");
+    assert!(matches!(
+        result,
+        Err(glint::bindings::input::glint::plugin::types::ExportError::Retryable(_))
+    ));
+    let table = Table {
+        key: None,
+        columns: vec!["x".into()],
+        rows: vec![vec![Value::Uint(1)]],
+    };
+    let (_, result) = glint::worlds::export_once(
+        &engine,
+        "test-exporter",
+        &exporter,
+        limits,
+        readings,
+        &batch(vec![("mem".into(), table)]),
+    )
+    .expect("exporter guest loads");
+    assert!(result.is_ok());
+}
+
+#[test]
+fn readings_are_collected_lazily_once_per_tick() {
+    let readings = TickReadings::new(Arc::new(Source::live()), Arc::from(Vec::new()));
+    assert!(readings.collected().is_empty());
+    let first = readings.memory();
+    let second = readings.memory();
+    assert_eq!(first.total, second.total);
+    assert_eq!(readings.collected(), vec!["memory"]);
+}
