@@ -39,7 +39,10 @@ fn run() -> Result<(), String> {
     for (dir, _) in &guests {
         // Directories are watched by mtime only: watch each crate's sources too.
         println!("cargo:rerun-if-changed={}", dir.join("src").display());
-        println!("cargo:rerun-if-changed={}", dir.join("Cargo.toml").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            dir.join("Cargo.toml").display()
+        );
     }
     println!(
         "cargo:rerun-if-changed={}",
@@ -91,7 +94,10 @@ fn run() -> Result<(), String> {
         }
         let wasm = out_wasm.join(format!("{}.wasm", package.replace('-', "_")));
         if !wasm.is_file() {
-            return Err(format!("guest {package} built but {} is missing", wasm.display()));
+            return Err(format!(
+                "guest {package} built but {} is missing",
+                wasm.display()
+            ));
         }
         let plugin = name.to_string();
         writeln!(

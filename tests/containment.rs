@@ -49,23 +49,43 @@ fn monitor(guests: &[&str]) -> (Monitor, Vec<glint::monitor::Refused>) {
 #[test]
 fn hostile_guests_are_contained_and_the_tick_goes_on() {
     let (mut monitor, refused) = monitor(&["spin", "panic", "membomb"]);
-    assert!(refused.is_empty(), "{:?}", refused.iter().map(|r| r.error.to_string()).collect::<Vec<_>>());
-    let names: Vec<_> = monitor.actors().iter().map(|a| a.meta.name.clone()).collect();
-    assert_eq!(names, ["cpu", "mem", "test-spin", "test-panic", "test-membomb"]);
+    assert!(
+        refused.is_empty(),
+        "{:?}",
+        refused
+            .iter()
+            .map(|r| r.error.to_string())
+            .collect::<Vec<_>>()
+    );
+    let names: Vec<_> = monitor
+        .actors()
+        .iter()
+        .map(|a| a.meta.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        ["cpu", "mem", "test-spin", "test-panic", "test-membomb"]
+    );
 
     for round in 0..3 {
         let started = Instant::now();
         let snapshot = monitor.tick();
         let took = started.elapsed();
         // Deadline 300 ms + the join grace (100 ms), with slack for a loaded 2-core machine.
-        assert!(took < Duration::from_millis(1500), "tick {round} took {took:?}");
+        assert!(
+            took < Duration::from_millis(1500),
+            "tick {round} took {took:?}"
+        );
         assert!(snapshot.get("cpu").is_some() && snapshot.get("mem").is_some());
         for bad in ["test-spin", "test-panic", "test-membomb"] {
             assert!(snapshot.get(bad).is_none(), "{bad} reported stats");
         }
     }
     for actor in monitor.actors() {
-        let restarts = actor.counters.restarts.load(std::sync::atomic::Ordering::Relaxed);
+        let restarts = actor
+            .counters
+            .restarts
+            .load(std::sync::atomic::Ordering::Relaxed);
         if actor.meta.name.starts_with("test-") {
             // Each trap re-creates the instance: the plugin is called (and fails) every tick.
             assert_eq!(restarts, 3, "{} restarts", actor.meta.name);
@@ -80,7 +100,8 @@ fn the_log_names_the_plugin_and_the_reason() {
     let mut cmd = glint(BIN, &tmp());
     cmd.args(["--once", "-t", "0.3", "--stdout-json", "cpu,mem"]);
     for g in ["spin", "panic", "membomb"] {
-        cmd.arg("--plugin").arg(guest(glint::embedded::GUEST_DIR, g));
+        cmd.arg("--plugin")
+            .arg(guest(glint::embedded::GUEST_DIR, g));
     }
     let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -101,7 +122,10 @@ fn the_log_names_the_plugin_and_the_reason() {
         line_of("test-panic").contains("test-panic: deliberate panic for the containment test"),
         "{stderr}"
     );
-    assert!(line_of("test-membomb").contains("memory cap of 64 MiB"), "{stderr}");
+    assert!(
+        line_of("test-membomb").contains("memory cap of 64 MiB"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -110,9 +134,14 @@ fn an_api_version_the_host_cannot_serve_is_refused_with_the_reason() {
     assert_eq!(monitor.actors().len(), 2);
     assert_eq!(refused.len(), 1);
     let message = refused[0].error.to_string();
-    assert!(matches!(refused[0].error, PluginError::ApiVersion { found: 99, .. }), "{message}");
     assert!(
-        message.contains("API version 99") && message.contains("[1]") && message.contains("rebuild"),
+        matches!(refused[0].error, PluginError::ApiVersion { found: 99, .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("API version 99")
+            && message.contains("[1]")
+            && message.contains("rebuild"),
         "{message}"
     );
 
@@ -123,7 +152,10 @@ fn an_api_version_the_host_cannot_serve_is_refused_with_the_reason() {
     let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("refused: test-oldapi: built for plugin API version 99"), "{stdout}");
+    assert!(
+        stdout.contains("refused: test-oldapi: built for plugin API version 99"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -131,7 +163,10 @@ fn a_component_of_another_world_or_not_a_component_is_refused() {
     let (_, refused) = monitor(&["output"]);
     assert_eq!(refused.len(), 1);
     let message = refused[0].error.to_string();
-    assert!(message.contains("does not implement glint's input world"), "{message}");
+    assert!(
+        message.contains("does not implement glint's input world"),
+        "{message}"
+    );
 
     let junk = tmp().join("junk.wasm");
     std::fs::write(&junk, b"\0asm but not really").expect("write");
@@ -140,7 +175,10 @@ fn a_component_of_another_world_or_not_a_component_is_refused() {
     let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("junk: not a valid WebAssembly component"), "{stdout}");
+    assert!(
+        stdout.contains("junk: not a valid WebAssembly component"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -150,7 +188,10 @@ fn output_and_exporter_test_guests_load_and_answer() {
         memory: 64 << 20,
         deadline: Duration::from_millis(500),
     };
-    let readings = Arc::new(TickReadings::new(Arc::new(Source::live()), Arc::from(Vec::new())));
+    let readings = Arc::new(TickReadings::new(
+        Arc::new(Source::live()),
+        Arc::from(Vec::new()),
+    ));
     let store = Arc::new(Store::new(10, Default::default()));
     let snapshot = Arc::new(glint::store::Snapshot {
         seq: 1,
@@ -201,9 +242,15 @@ fn output_and_exporter_test_guests_load_and_answer() {
         hostname: "h".into(),
         tables,
     };
-    let (info, result) =
-        glint::worlds::export_once(&engine, "test-exporter", &exporter, limits, readings.clone(), &batch(Vec::new()))
-            .expect("exporter guest loads");
+    let (info, result) = glint::worlds::export_once(
+        &engine,
+        "test-exporter",
+        &exporter,
+        limits,
+        readings.clone(),
+        &batch(Vec::new()),
+    )
+    .expect("exporter guest loads");
     assert_eq!(info.name, "test-exporter");
     assert!(matches!(
         result,

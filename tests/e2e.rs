@@ -81,11 +81,20 @@ fn every_default_plugin_reports_glances_fields_with_their_types() {
         uptime.matches(':').count() == 2,
         "uptime {uptime:?} is not [D day(s), ]H:MM:SS"
     );
-    problems.extend(check("now", &obj("now"), &[("iso", Str), ("custom", Str)], &[]));
+    problems.extend(check(
+        "now",
+        &obj("now"),
+        &[("iso", Str), ("custom", Str)],
+        &[],
+    ));
     problems.extend(check(
         "ip",
         &obj("ip"),
-        &[("address", StrOrNull), ("mask", StrOrNull), ("mask_cidr", NumOrNull)],
+        &[
+            ("address", StrOrNull),
+            ("mask", StrOrNull),
+            ("mask_cidr", NumOrNull),
+        ],
         &[],
     ));
     problems.extend(check(
@@ -103,7 +112,12 @@ fn every_default_plugin_reports_glances_fields_with_their_types() {
         ],
         &[],
     ));
-    problems.extend(check("core", &obj("core"), &[("phys", Num), ("log", Num)], &[]));
+    problems.extend(check(
+        "core",
+        &obj("core"),
+        &[("phys", Num), ("log", Num)],
+        &[],
+    ));
     let cpu_pct = [
         "total", "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest",
     ];
@@ -116,7 +130,11 @@ fn every_default_plugin_reports_glances_fields_with_their_types() {
         &["ctx_switches", "interrupts", "soft_interrupts", "syscalls"],
     ));
     // After two ticks rates are numbers, not null.
-    assert!(obj("cpu")["ctx_switches_rate_per_sec"].is_number(), "{}", obj("cpu"));
+    assert!(
+        obj("cpu")["ctx_switches_rate_per_sec"].is_number(),
+        "{}",
+        obj("cpu")
+    );
     let total = obj("cpu")["total"].as_f64().expect("cpu.total");
     assert!((0.0..=100.0).contains(&total), "cpu.total {total}");
 
@@ -174,7 +192,12 @@ fn every_default_plugin_reports_glances_fields_with_their_types() {
     problems.extend(check(
         "load",
         &obj("load"),
-        &[("min1", Num), ("min5", Num), ("min15", Num), ("cpucore", Num)],
+        &[
+            ("min1", Num),
+            ("min5", Num),
+            ("min15", Num),
+            ("cpucore", Num),
+        ],
         &[],
     ));
 
@@ -290,15 +313,29 @@ fn every_default_plugin_reports_glances_fields_with_their_types() {
         procs.iter().any(|p| p["pid"] == me) || procs.len() > 5,
         "processlist misses running processes"
     );
-    assert!(problems.is_empty(), "{}\nstderr: {stderr}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{}\nstderr: {stderr}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn stdout_text_prints_fields_and_whole_plugins() {
     let mut cmd = glint(BIN, &tmp());
-    cmd.args(["--once", "-t", "0.3", "--stdout", "cpu.total,mem.percent,load"]);
+    cmd.args([
+        "--once",
+        "-t",
+        "0.3",
+        "--stdout",
+        "cpu.total,mem.percent,load",
+    ]);
     let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
@@ -314,9 +351,19 @@ fn stdout_text_prints_fields_and_whole_plugins() {
 #[test]
 fn stdout_csv_prints_a_header_then_rows() {
     let mut cmd = glint(BIN, &tmp());
-    cmd.args(["--once", "-t", "0.3", "--stdout-csv", "cpu.total,mem.percent,load"]);
+    cmd.args([
+        "--once",
+        "-t",
+        "0.3",
+        "--stdout-csv",
+        "cpu.total,mem.percent,load",
+    ]);
     let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -333,7 +380,12 @@ fn stdout_csv_prints_a_header_then_rows() {
 
 #[test]
 fn disable_plugin_leaves_it_out_and_unknown_names_are_errors() {
-    let (json, _) = once_json(&["--disable-plugin", "processlist,alert", "--stdout-json", "cpu"]);
+    let (json, _) = once_json(&[
+        "--disable-plugin",
+        "processlist,alert",
+        "--stdout-json",
+        "cpu",
+    ]);
     assert!(json.get("cpu").is_some());
 
     let mut cmd = glint(BIN, &tmp());
@@ -351,14 +403,20 @@ fn disable_plugin_leaves_it_out_and_unknown_names_are_errors() {
     let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("unknown plugin \"cpu\"") && stderr.contains("mem"), "{stderr}");
+    assert!(
+        stderr.contains("unknown plugin \"cpu\"") && stderr.contains("mem"),
+        "{stderr}"
+    );
 
     let mut cmd = glint(BIN, &tmp());
     cmd.args(["--once", "--disable-plugin", "cpuu"]);
     let (out, _) = run_with_limit(cmd, Duration::from_secs(60));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("\"cpuu\"") && stderr.contains("processlist"), "{stderr}");
+    assert!(
+        stderr.contains("\"cpuu\"") && stderr.contains("processlist"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -372,16 +430,25 @@ fn print_config_is_the_documented_default_and_parses() {
     let file = tmp().join("printed.toml");
     std::fs::write(&file, text.as_bytes()).expect("write");
     let mut cmd = glint(BIN, &tmp());
-    cmd.args(["--config"]).arg(&file).args(["--once", "-t", "0.3", "--stdout", "mem.percent"]);
+    cmd.args(["--config"])
+        .arg(&file)
+        .args(["--once", "-t", "0.3", "--stdout", "mem.percent"]);
     let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn a_bad_config_names_file_line_key_and_what_is_expected() {
     let file = tmp().join("bad.toml");
-    std::fs::write(&file, "[global]\nrefresh = 2\n\n[plugins.network]\nhide = \"lo\"\n")
-        .expect("write");
+    std::fs::write(
+        &file,
+        "[global]\nrefresh = 2\n\n[plugins.network]\nhide = \"lo\"\n",
+    )
+    .expect("write");
     let mut cmd = glint(BIN, &tmp());
     cmd.args(["--config"]).arg(&file).arg("--once");
     let (out, _) = run_with_limit(cmd, Duration::from_secs(30));
@@ -391,7 +458,10 @@ fn a_bad_config_names_file_line_key_and_what_is_expected() {
         stderr.contains(&format!("{}:5: `plugins.network.hide`", file.display())),
         "{stderr}"
     );
-    assert!(stderr.contains("expected a list of regular expressions"), "{stderr}");
+    assert!(
+        stderr.contains("expected a list of regular expressions"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -400,12 +470,19 @@ fn plugins_lists_every_default_plugin_with_its_handshake() {
     cmd.arg("plugins");
     let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for name in ALL.split(',') {
         let line = text
             .lines()
             .find(|l| l.split_whitespace().next() == Some(name))
             .unwrap_or_else(|| panic!("{name} not listed:\n{text}"));
-        assert!(line.contains("input") && line.contains("embedded"), "{line}");
+        assert!(
+            line.contains("input") && line.contains("embedded"),
+            "{line}"
+        );
     }
 }

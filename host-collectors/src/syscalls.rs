@@ -115,8 +115,11 @@ impl Syscalls for LiveSyscalls {
         };
         let mut out = HashMap::with_capacity(networks.len());
         for (name, data) in networks.iter() {
-            let addresses = data
-                .ip_networks()
+            // sysinfo keeps them in a set: sort (IPv4 first, then by address) so the list does
+            // not shuffle from tick to tick.
+            let mut nets = data.ip_networks().to_vec();
+            nets.sort_by_key(|net| (net.addr, net.prefix));
+            let addresses = nets
                 .iter()
                 .map(|net| NetAddress {
                     family: if net.addr.is_ipv4() {

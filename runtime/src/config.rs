@@ -384,11 +384,7 @@ fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
                 for (item, fields) in items {
                     let full = format!("limits.{plugin}.keys.{item}");
                     let toml::Value::Table(fields) = fields else {
-                        return Err(err(
-                            span,
-                            &full,
-                            "expected a table of field limits".into(),
-                        ));
+                        return Err(err(span, &full, "expected a table of field limits".into()));
                     };
                     let mut parsed = BTreeMap::new();
                     for (field, limit) in fields {
@@ -525,18 +521,30 @@ mod tests {
         assert!(s.contains("my.toml:2"), "{s}");
         assert!(s.contains("refrsh"), "{s}");
 
-        let e = Config::from_toml("my.toml", "[plugins.network]\nhide = [\"(\"]\n").expect_err("bad");
-        assert!(e.to_string().contains("my.toml:2: `plugins.network.hide`"), "{e}");
+        let e =
+            Config::from_toml("my.toml", "[plugins.network]\nhide = [\"(\"]\n").expect_err("bad");
+        assert!(
+            e.to_string().contains("my.toml:2: `plugins.network.hide`"),
+            "{e}"
+        );
 
-        let e = Config::from_toml("my.toml", "[plugins.network]\nenable = \"yes\"\n").expect_err("bad");
+        let e =
+            Config::from_toml("my.toml", "[plugins.network]\nenable = \"yes\"\n").expect_err("bad");
         assert!(e.to_string().contains("expected true or false"), "{e}");
 
-        let e = Config::from_toml("my.toml", "[limits.cpu]\nuser = { carefull = 3 }\n").expect_err("bad");
-        let s = e.to_string();
-        assert!(s.contains("my.toml:2: `limits.cpu.user`") && s.contains("carefull"), "{s}");
-
-        let e = Config::from_toml("my.toml", "[limits.cpu]\nuser = { careful = 90, warning = 10 }\n")
+        let e = Config::from_toml("my.toml", "[limits.cpu]\nuser = { carefull = 3 }\n")
             .expect_err("bad");
+        let s = e.to_string();
+        assert!(
+            s.contains("my.toml:2: `limits.cpu.user`") && s.contains("carefull"),
+            "{s}"
+        );
+
+        let e = Config::from_toml(
+            "my.toml",
+            "[limits.cpu]\nuser = { careful = 90, warning = 10 }\n",
+        )
+        .expect_err("bad");
         assert!(e.to_string().contains("must rise"), "{e}");
 
         let e = Config::from_toml("my.toml", "not toml at all").expect_err("bad");

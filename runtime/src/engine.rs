@@ -135,7 +135,10 @@ impl GlintEngine {
         let data = fs::read(path).ok()?;
         let (body, sum) = data.split_at_checked(data.len().checked_sub(32)?)?;
         if Sha256::digest(body).as_slice() != sum {
-            tracing::warn!("corrupt compiled-plugin cache entry {}: recompiling", path.display());
+            tracing::warn!(
+                "corrupt compiled-plugin cache entry {}: recompiling",
+                path.display()
+            );
             return None;
         }
         // SAFETY: `body` was produced by `Component::serialize` of an engine with the same

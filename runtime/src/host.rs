@@ -179,7 +179,13 @@ impl stats::Host for HostState {
     fn plugins(&mut self) -> Vec<String> {
         self.stats
             .as_ref()
-            .map(|v| v.snapshot.plugins.iter().map(|p| p.meta.name.clone()).collect())
+            .map(|v| {
+                v.snapshot
+                    .plugins
+                    .iter()
+                    .map(|p| p.meta.name.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -78,6 +78,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GLINT_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
@@ -154,18 +155,27 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let cache_dir = if cli.no_cache {
         None
     } else {
-        cli.cache_dir.clone().or_else(GlintEngine::default_cache_dir)
+        cli.cache_dir
+            .clone()
+            .or_else(GlintEngine::default_cache_dir)
     };
     let engine = GlintEngine::new(cache_dir)?;
     let mut extra = Vec::new();
     for path in &cli.plugins {
         extra.push(PluginFile::read(path).with_context(|| {
-            format!("cannot read plugin {}; check the path given to --plugin", path.display())
+            format!(
+                "cannot read plugin {}; check the path given to --plugin",
+                path.display()
+            )
         })?);
     }
     let started = Instant::now();
     let (mut monitor, refused) = Monitor::new(config, engine, Source::live(), extra);
-    tracing::info!("{} plugins loaded in {:?}", monitor.actors().len(), started.elapsed());
+    tracing::info!(
+        "{} plugins loaded in {:?}",
+        monitor.actors().len(),
+        started.elapsed()
+    );
 
     if let Some(Command::Plugins) = cli.command {
         print_plugins(&monitor, &refused);
@@ -209,7 +219,11 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         // The first tick only primes the counters: rates need two.
         if snapshot.seq >= 2 {
             let text = printer.print(&snapshot)?;
-            if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+            if stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+                .is_err()
+            {
                 // The reader went away (a closed pipe): nothing more to do.
                 return Ok(std::process::ExitCode::SUCCESS);
             }

@@ -236,13 +236,10 @@ impl Monitor {
                     break;
                 };
                 waiting -= 1;
-                match reply.result {
-                    Ok(table) => {
-                        let meta = self.actors[reply.index].meta.clone();
-                        done[reply.index] = Some(Arc::new(self.stats_of(meta, table)));
-                    }
-                    // The actor has logged why.
-                    Err(_) => {}
+                // On failure the actor has logged why; the plugin is left out of this tick.
+                if let Ok(table) = reply.result {
+                    let meta = self.actors[reply.index].meta.clone();
+                    done[reply.index] = Some(Arc::new(self.stats_of(meta, table)));
                 }
             }
             if waiting > 0 {
@@ -315,7 +312,11 @@ pub fn waves(metas: &[Arc<PluginMeta>]) -> Vec<Vec<usize>> {
                 .filter(|&d| d != i)
                 .collect();
             if deps.iter().all(|&d| wave_of[d].is_some()) {
-                let w = deps.iter().filter_map(|&d| wave_of[d]).max().map_or(0, |m| m + 1);
+                let w = deps
+                    .iter()
+                    .filter_map(|&d| wave_of[d])
+                    .max()
+                    .map_or(0, |m| m + 1);
                 wave_of[i] = Some(w);
                 progress = true;
             }

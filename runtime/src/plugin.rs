@@ -30,7 +30,9 @@ pub const MAX_ROWS: usize = 100_000;
 pub enum PluginError {
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
-    #[error("{name}: does not implement glint's input world ({reason}); build it with glint-sdk's export_input!")]
+    #[error(
+        "{name}: does not implement glint's input world ({reason}); build it with glint-sdk's export_input!"
+    )]
     WrongWorld { name: String, reason: String },
     #[error(
         "{name}: built for plugin API version {found}, but this glint serves {supported:?}; rebuild the plugin against glint-sdk {sdk}"
@@ -215,7 +217,11 @@ pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {
 }
 
 /// Why a call failed, in words a plugin author can act on, with the guest's stderr.
-pub(crate) fn explain_trap(e: &wasmtime::Error, store: &Store<HostState>, limits: Limits) -> String {
+pub(crate) fn explain_trap(
+    e: &wasmtime::Error,
+    store: &Store<HostState>,
+    limits: Limits,
+) -> String {
     let mut reason = match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!(
             "exceeded its {} ms deadline and was interrupted",
@@ -304,7 +310,10 @@ impl Actor {
         reply: Sender<Reply>,
     ) -> Result<(), PluginError> {
         let name = self.meta.name.clone();
-        let tx = self.tx.as_ref().ok_or(PluginError::Stopped { name: name.clone() })?;
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or(PluginError::Stopped { name: name.clone() })?;
         match tx.try_send(Request::Update {
             tick,
             readings,
@@ -394,7 +403,10 @@ fn run(
                         alive = false;
                     }
                 }
-                Err(PluginError::Call { name: name.clone(), reason })
+                Err(PluginError::Call {
+                    name: name.clone(),
+                    reason,
+                })
             }
         };
         if let Err(e) = &result {
@@ -442,7 +454,11 @@ fn check_table(name: &str, table: Table) -> Result<Table, PluginError> {
     {
         return bad(format!("its key column {key:?} is not one of its columns"));
     }
-    if let Some(i) = table.rows.iter().position(|r| r.len() != table.columns.len()) {
+    if let Some(i) = table
+        .rows
+        .iter()
+        .position(|r| r.len() != table.columns.len())
+    {
         return bad(format!(
             "row {i} has {} values for {} columns",
             table.rows[i].len(),

@@ -65,11 +65,7 @@ pub fn row(stats: &PluginStats, index: usize) -> Json {
 /// A plugin's stats in Glances' raw shape: object, list of objects, or bare value.
 pub fn plugin(stats: &PluginStats) -> Json {
     match stats.meta.layout {
-        Layout::List => Json::Array(
-            (0..stats.table.rows.len())
-                .map(|i| row(stats, i))
-                .collect(),
-        ),
+        Layout::List => Json::Array((0..stats.table.rows.len()).map(|i| row(stats, i)).collect()),
         Layout::Record => row(stats, 0),
         Layout::Scalar => stats
             .table
@@ -169,7 +165,10 @@ mod tests {
                 "cmdline": ["/sbin/init"], "cpu_percent": null, "key": "pid"
             }])
         );
-        assert_eq!(field(&s, "memory_info.rss"), Some(serde_json::json!({"1": 10})));
+        assert_eq!(
+            field(&s, "memory_info.rss"),
+            Some(serde_json::json!({"1": 10}))
+        );
     }
 
     #[test]

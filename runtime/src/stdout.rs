@@ -50,15 +50,17 @@ impl Printer {
             Some((p, f)) => (p, Some(f)),
             None => (item, None),
         };
-        let stats = snapshot.get(plugin).ok_or_else(|| StdoutError::UnknownPlugin {
-            name: plugin.to_string(),
-            running: snapshot
-                .plugins
-                .iter()
-                .map(|p| p.meta.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
+        let stats = snapshot
+            .get(plugin)
+            .ok_or_else(|| StdoutError::UnknownPlugin {
+                name: plugin.to_string(),
+                running: snapshot
+                    .plugins
+                    .iter()
+                    .map(|p| p.meta.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
         match field {
             None => Ok(render::plugin(stats)),
             Some(field) => render::field(stats, field).ok_or_else(|| StdoutError::UnknownField {

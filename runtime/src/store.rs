@@ -186,27 +186,48 @@ pub fn limit_for<'a>(
         .or_else(|| limits.fields.get(column))
 }
 
+/// The column a limit's `per` names.
+fn per_index(table: &Table, limit: Option<&Limit>) -> Option<usize> {
+    let per = limit?.per.as_ref()?;
+    table.columns.iter().position(|c| c == per)
+}
+
 /// Decorates every cell of a table.
 pub fn decorate(table: &Table, limits: Option<&PluginLimits>) -> Vec<Vec<Decoration>> {
     let key_col = table
         .key
         .as_ref()
         .and_then(|k| table.columns.iter().position(|c| c == k));
+    // Resolved once per table, not per cell: processlist has tens of thousands of cells.
+    let per_column: Vec<(Option<&Limit>, Option<usize>)> = table
+        .columns
+        .iter()
+        .map(|column| {
+            let limit = limit_for(limits, None, column);
+            (limit, per_index(table, limit))
+        })
+        .collect();
+    let item_limits = limits.is_some_and(|l| !l.keys.is_empty());
     table
         .rows
         .iter()
         .map(|row| {
-            let key = key_col.and_then(|c| row.get(c)).map(key_text);
+            let key = item_limits
+                .then(|| key_col.and_then(|c| row.get(c)).map(key_text))
+                .flatten();
             table
                 .columns
                 .iter()
                 .enumerate()
                 .map(|(i, column)| {
-                    let limit = limit_for(limits, key.as_deref(), column);
-                    let per = limit.and_then(|l| {
-                        let c = table.columns.iter().position(|c| Some(c) == l.per.as_ref())?;
-                        number(row.get(c)?)
-                    });
+                    let (limit, per) = match &key {
+                        Some(k) => {
+                            let limit = limit_for(limits, Some(k), column);
+                            (limit, per_index(table, limit))
+                        }
+                        None => per_column[i],
+                    };
+                    let per = per.and_then(|c| row.get(c)).and_then(number);
                     decoration(limit, row.get(i).and_then(number), per)
                 })
                 .collect()
@@ -280,8 +301,18 @@ impl History {
     }
 
     /// The last `count` points (all if 0), oldest first.
-    pub fn points(&self, plugin: &str, column: &str, key: Option<&str>, count: usize) -> Vec<HistoryPoint> {
-        let id = (plugin.to_string(), column.to_string(), key.map(str::to_string));
+    pub fn points(
+        &self,
+        plugin: &str,
+        column: &str,
+        key: Option<&str>,
+        count: usize,
+    ) -> Vec<HistoryPoint> {
+        let id = (
+            plugin.to_string(),
+            column.to_string(),
+            key.map(str::to_string),
+        );
         let Some(ring) = self.rings.get(&id) else {
             return Vec::new();
         };
@@ -298,7 +329,12 @@ impl History {
         self.rings
             .iter()
             .filter(|((p, _, _), _)| p == plugin)
-            .map(|((_, c, k), ring)| ((c.clone(), k.clone()), ring.points.iter().copied().collect()))
+            .map(|((_, c, k), ring)| {
+                (
+                    (c.clone(), k.clone()),
+                    ring.points.iter().copied().collect(),
+                )
+            })
             .collect()
     }
 }
@@ -372,8 +408,14 @@ mod tests {
             ..limit(0.7, 1.0, 5.0)
         };
         // load 3 on 4 cores = 0.75 per core: CAREFUL; on 2 cores = 1.5: WARNING
-        assert_eq!(decoration(Some(&l), Some(3.0), Some(4.0)), Decoration::Careful);
-        assert_eq!(decoration(Some(&l), Some(3.0), Some(2.0)), Decoration::Warning);
+        assert_eq!(
+            decoration(Some(&l), Some(3.0), Some(4.0)),
+            Decoration::Careful
+        );
+        assert_eq!(
+            decoration(Some(&l), Some(3.0), Some(2.0)),
+            Decoration::Warning
+        );
         assert_eq!(decoration(Some(&l), Some(3.0), None), Decoration::Default);
     }
 
@@ -391,7 +433,9 @@ mod tests {
     #[test]
     fn item_limits_override_field_limits() {
         let mut limits = PluginLimits::default();
-        limits.fields.insert("rx".into(), limit(100.0, 200.0, 300.0));
+        limits
+            .fields
+            .insert("rx".into(), limit(100.0, 200.0, 300.0));
         limits.keys.insert(
             "wlan0".into(),
             BTreeMap::from([("rx".to_string(), limit(1000.0, 2000.0, 3000.0))]),

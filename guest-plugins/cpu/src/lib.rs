@@ -2,8 +2,8 @@
 //! context-switch and interrupt counters (Glances' `cpu` plugin).
 
 use glint_sdk::counter;
-use glint_sdk::prelude::*;
 use glint_sdk::cpu::{percentages, total};
+use glint_sdk::prelude::*;
 use glint_sdk::readings::CpuTimes;
 
 #[derive(Default)]
@@ -24,15 +24,29 @@ impl InputPlugin for Cpu {
             .field(pct("iowait", "Time spent waiting for I/O to complete."))
             .field(pct("irq", "Time spent servicing hardware interrupts."))
             .field(pct("softirq", "Time spent servicing software interrupts."))
-            .field(pct("steal", "Time stolen by the hypervisor for other guests."))
+            .field(pct(
+                "steal",
+                "Time stolen by the hypervisor for other guests.",
+            ))
             .field(pct("guest", "Time spent running a virtual CPU for guests."))
             .field(pct("guest_nice", "Time spent running niced guests."))
             .field(field("ctx_switches", Unit::Number, "Context switches.").rate())
             .field(field("interrupts", Unit::Number, "Hardware interrupts.").rate())
             .field(field("soft_interrupts", Unit::Number, "Software interrupts.").rate())
-            .field(field("syscalls", Unit::Number, "System calls (not counted on Linux).").rate())
+            .field(
+                field(
+                    "syscalls",
+                    Unit::Number,
+                    "System calls (not counted on Linux).",
+                )
+                .rate(),
+            )
             .field(field("cpucore", Unit::Number, "Logical CPUs."))
-            .field(field("time_since_update", Unit::Seconds, "Seconds since the previous update."))
+            .field(field(
+                "time_since_update",
+                Unit::Seconds,
+                "Seconds since the previous update.",
+            ))
     }
 
     fn update(&mut self, tick: &Tick) -> Result<Table, String> {

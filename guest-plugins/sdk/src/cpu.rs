@@ -61,4 +61,3 @@ pub fn percentages(old: Option<&CpuTimes>, new: &CpuTimes) -> CpuTimes {
 pub fn total(p: &CpuTimes) -> f64 {
     round1((p.user + p.nice + p.system + p.irq + p.softirq + p.steal).clamp(0.0, 100.0))
 }
-

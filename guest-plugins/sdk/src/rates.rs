@@ -57,9 +57,8 @@ impl Rates {
             self.last_seq = tick.seq;
         }
         let previous = self.previous.get(item);
-        let elapsed = previous.map(|p| {
-            tick.monotonic_nanos.saturating_sub(p.monotonic_nanos) as f64 / 1e9
-        });
+        let elapsed =
+            previous.map(|p| tick.monotonic_nanos.saturating_sub(p.monotonic_nanos) as f64 / 1e9);
         row.push("time_since_update", elapsed.unwrap_or(0.0));
         for (i, (name, gauge, rate, value)) in counters.iter().enumerate() {
             let delta = previous

@@ -65,7 +65,11 @@ impl Rows {
         }
         debug_assert!(
             row.cells.len() == self.columns.len()
-                && row.cells.iter().zip(&self.columns).all(|((a, _), b)| a == b),
+                && row
+                    .cells
+                    .iter()
+                    .zip(&self.columns)
+                    .all(|((a, _), b)| a == b),
             "every row must set the same columns in the same order"
         );
         self.rows
