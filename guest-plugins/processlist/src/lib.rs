@@ -211,10 +211,11 @@ impl InputPlugin for ProcessList {
     }
 }
 
-/// The `max` option: how many rows to keep after sorting (none = all).
+/// The `max` option: how many rows to keep after sorting (none, or 0, = all).
 fn max_rows(config: &[(String, ConfigValue)]) -> Result<Option<usize>, String> {
     match glint_sdk::config_value(config, "max") {
         None => Ok(None),
+        Some(ConfigValue::Int(0)) => Ok(None),
         Some(ConfigValue::Int(n)) => usize::try_from(n).map(Some).map_err(|_| {
             format!("[plugins.processlist] max = {n}: must be 0 or more; showing every process")
         }),
@@ -369,6 +370,7 @@ mod tests {
     fn max_option() {
         let cfg = |v: ConfigValue| vec![("max".to_string(), v)];
         assert_eq!(max_rows(&[]), Ok(None));
+        assert_eq!(max_rows(&cfg(ConfigValue::Int(0))), Ok(None));
         assert_eq!(max_rows(&cfg(ConfigValue::Int(20))), Ok(Some(20)));
         assert!(max_rows(&cfg(ConfigValue::Int(-1))).is_err());
         assert!(max_rows(&cfg(ConfigValue::Text("ten".into()))).is_err());
