@@ -282,3 +282,11 @@ fn readings_are_collected_lazily_once_per_tick() {
     assert_eq!(first.total, second.total);
     assert_eq!(readings.collected(), vec!["memory"]);
 }
+
+#[test]
+fn a_tick_collects_only_the_readings_its_plugins_ask_for() {
+    // cpu asks for cpu stats, mem for memory: no process scan, no filesystem walk.
+    let (mut monitor, _) = monitor(&[]);
+    monitor.tick();
+    assert_eq!(monitor.collected_last_tick(), vec!["cpu_stats", "memory"]);
+}

@@ -486,3 +486,46 @@ fn plugins_lists_every_default_plugin_with_its_handshake() {
         );
     }
 }
+
+#[test]
+fn a_crossed_logged_limit_becomes_an_alert_event_with_top_processes() {
+    // Memory use is always above 0.001 %: a CRITICAL, logged event on the first tick.
+    let file = tmp().join("alert.toml");
+    std::fs::write(
+        &file,
+        "[limits.mem]\npercent = { careful = 0.0, warning = 0.0, critical = 0.001, log = true }\n",
+    )
+    .expect("write");
+    let (json, stderr) = once_json(&[
+        "--config",
+        &file.display().to_string(),
+        "--stdout-json",
+        "alert,mem",
+    ]);
+    let events = json["alert"].as_array().expect("alert is a list");
+    let event = events
+        .iter()
+        .find(|e| e["type"] == "MEM_PERCENT")
+        .unwrap_or_else(|| panic!("no MEM_PERCENT event: {json}\n{stderr}"));
+    assert_eq!(event["state"], "CRITICAL", "{event}");
+    assert_eq!(event["end"], -1, "ongoing: {event}");
+    assert!(
+        event["begin"].as_i64().unwrap_or(0) > 1_600_000_000,
+        "{event}"
+    );
+    assert!(
+        event["count"].as_u64().unwrap_or(0) >= 2,
+        "seen on both ticks: {event}"
+    );
+    let mem = json["mem"]["percent"].as_f64().expect("mem.percent");
+    let max = event["max"].as_f64().expect("max");
+    assert!(
+        max > 0.0 && (max - mem).abs() < 50.0,
+        "{event} vs mem {mem}"
+    );
+    let top = event["top"].as_array().expect("top is a list");
+    assert!(
+        !top.is_empty() && top.iter().all(|t| t.is_string()),
+        "{event}"
+    );
+}

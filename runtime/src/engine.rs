@@ -176,3 +176,72 @@ fn store_cached(path: &Path, component: &Component) -> Result<(), String> {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guest() -> Vec<u8> {
+        let path = Path::new(crate::embedded::GUEST_DIR).join("glint_test_oldapi.wasm");
+        fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn entries(dir: &Path) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_warm_start_loads_from_the_cache_and_a_corrupt_entry_is_rebuilt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = GlintEngine::new(Some(dir.path().to_path_buf())).expect("engine");
+        let bytes = guest();
+
+        engine.component("t", &bytes).expect("cold compile");
+        let files = entries(dir.path());
+        assert_eq!(files.len(), 1, "{files:?}");
+        let written = fs::read(&files[0]).expect("cache entry");
+
+        // Warm: loaded from the cache, the entry is left as it is.
+        engine.component("t", &bytes).expect("warm load");
+        assert_eq!(fs::read(&files[0]).expect("entry"), written);
+
+        // Corrupt: one flipped byte fails the checksum; the entry is rebuilt, not trusted.
+        let mut bad = written.clone();
+        bad[100] ^= 0xff;
+        fs::write(&files[0], &bad).expect("corrupt");
+        assert!(engine.load_cached(&files[0]).is_none());
+        engine.component("t", &bytes).expect("rebuilt");
+        assert!(
+            engine.load_cached(&files[0]).is_some(),
+            "rebuilt entry loads"
+        );
+
+        // Truncated: likewise.
+        fs::write(&files[0], &written[..10]).expect("truncate");
+        assert!(engine.load_cached(&files[0]).is_none());
+        engine.component("t", &bytes).expect("rebuilt");
+        assert!(
+            engine.load_cached(&files[0]).is_some(),
+            "rebuilt entry loads"
+        );
+    }
+
+    #[test]
+    fn another_component_is_another_entry_and_junk_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = GlintEngine::new(Some(dir.path().to_path_buf())).expect("engine");
+        let e = engine
+            .component("junk", b"\0asm, but truncated")
+            .expect_err("junk is refused");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("junk: not a valid WebAssembly component"),
+            "{msg}"
+        );
+        assert!(entries(dir.path()).is_empty(), "nothing cached for junk");
+    }
+}

@@ -63,6 +63,8 @@ pub struct Monitor {
     config: Arc<Config>,
     folders: Arc<[PathBuf]>,
     seq: u64,
+    /// The readings of the latest tick: which ones were collected.
+    last_readings: Option<Arc<TickReadings>>,
 }
 
 /// Monotonic nanoseconds since the first tick of this process.
@@ -174,6 +176,7 @@ impl Monitor {
                 config,
                 folders,
                 seq: 0,
+                last_readings: None,
             },
             refused,
         )
@@ -255,7 +258,17 @@ impl Monitor {
             plugins: done.into_iter().flatten().collect(),
         });
         self.store.publish(snapshot.clone());
+        tracing::debug!("tick {} collected {:?}", self.seq, readings.collected());
+        self.last_readings = Some(readings);
         snapshot
+    }
+
+    /// The readings the latest tick collected: only those some plugin asked for.
+    pub fn collected_last_tick(&self) -> Vec<&'static str> {
+        self.last_readings
+            .as_ref()
+            .map(|r| r.collected())
+            .unwrap_or_default()
     }
 
     /// Applies the plugin's hide list and decorates the table from the limits.
