@@ -529,3 +529,18 @@ fn a_crossed_logged_limit_becomes_an_alert_event_with_top_processes() {
         "{event}"
     );
 }
+
+#[test]
+fn a_plugins_config_section_reaches_the_plugin() {
+    let file = tmp().join("max.toml");
+    std::fs::write(&file, "[plugins.processlist]\nmax = 3\n").expect("write");
+    let (json, stderr) = once_json(&[
+        "--config",
+        &file.display().to_string(),
+        "--stdout-json",
+        "processlist,processcount",
+    ]);
+    let procs = json["processlist"].as_array().expect("list");
+    assert_eq!(procs.len(), 3, "{stderr}");
+    assert!(json["processcount"]["total"].as_u64().unwrap_or(0) > 3);
+}

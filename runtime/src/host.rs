@@ -36,7 +36,7 @@ pub struct HostState {
     table: ResourceTable,
     pub limits: StoreLimits,
     pub stderr: MemoryOutputPipe,
-    settings: Arc<Vec<(String, ConfigValue)>>,
+    pub settings: Arc<Vec<(String, ConfigValue)>>,
     pub readings: Arc<TickReadings>,
     pub stats: Option<StatsView>,
 }

@@ -116,14 +116,13 @@ impl Monitor {
                             chunk
                                 .iter()
                                 .map(|f| {
-                                    let settings = settings_of(config, &f.label);
                                     let result = plugin::load(
                                         engine,
                                         &f.label,
                                         &f.bytes,
                                         f.source.clone(),
                                         limits,
-                                        settings,
+                                        |name| settings_of(config, name),
                                         readings.clone(),
                                     );
                                     (f.label.clone(), result)

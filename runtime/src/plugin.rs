@@ -85,7 +85,7 @@ pub fn load(
     bytes: &[u8],
     source: PluginSource,
     limits: Limits,
-    settings: Vec<(String, ConfigValue)>,
+    settings_of: impl Fn(&str) -> Vec<(String, ConfigValue)>,
     readings: Arc<TickReadings>,
 ) -> Result<LoadedPlugin, PluginError> {
     let component = engine.component(label, bytes)?;
@@ -99,12 +99,14 @@ pub fn load(
     let pre = linker.instantiate_pre(&component).map_err(wrong_world)?;
     let pre = InputPre::new(pre).map_err(wrong_world)?;
 
-    let settings = Arc::new(settings);
-    let (mut store, instance) = instantiate(engine, &pre, label, limits, &settings, readings)
-        .map_err(|reason| PluginError::Handshake {
-            name: label.to_string(),
-            reason,
-        })?;
+    // Settings are keyed by the plugin's name, known after the handshake.
+    let (mut store, instance) =
+        instantiate(engine, &pre, label, limits, &Arc::new(Vec::new()), readings).map_err(
+            |reason| PluginError::Handshake {
+                name: label.to_string(),
+                reason,
+            },
+        )?;
     store.set_epoch_deadline(deadline_ticks(limits.deadline));
     let info = instance
         .call_describe(&mut store)
@@ -114,7 +116,9 @@ pub fn load(
         })?;
     check_handshake(label, &info, PluginKind::Input)?;
     let meta = Arc::new(PluginMeta::new(info, source));
+    let settings = Arc::new(settings_of(&meta.name));
     store.data_mut().plugin = meta.name.as_str().into();
+    store.data_mut().settings = settings.clone();
     Ok(LoadedPlugin {
         meta,
         pre,

@@ -2,7 +2,7 @@
 //! context-switch and interrupt counters (Glances' `cpu` plugin).
 
 use glint_sdk::counter;
-use glint_sdk::cpu::{percentages, total};
+use glint_sdk::cpu::{percent_fields, push_percentages};
 use glint_sdk::prelude::*;
 use glint_sdk::readings::CpuTimes;
 
@@ -14,23 +14,9 @@ struct Cpu {
 
 impl InputPlugin for Cpu {
     fn info() -> PluginInfo {
-        let pct = |name: &str, desc: &str| field(name, Unit::Percent, desc);
-        plugin("cpu", "CPU usage, all CPUs together", Layout::Record)
-            .field(pct("total", "Sum of all CPU percentages (except idle)."))
-            .field(pct("user", "Time spent in user space.").history())
-            .field(pct("nice", "Time spent by niced processes in user space."))
-            .field(pct("system", "Time spent in kernel space.").history())
-            .field(pct("idle", "Time spent doing nothing."))
-            .field(pct("iowait", "Time spent waiting for I/O to complete."))
-            .field(pct("irq", "Time spent servicing hardware interrupts."))
-            .field(pct("softirq", "Time spent servicing software interrupts."))
-            .field(pct(
-                "steal",
-                "Time stolen by the hypervisor for other guests.",
-            ))
-            .field(pct("guest", "Time spent running a virtual CPU for guests."))
-            .field(pct("guest_nice", "Time spent running niced guests."))
-            .field(field("ctx_switches", Unit::Number, "Context switches.").rate())
+        let mut info = plugin("cpu", "CPU usage, all CPUs together", Layout::Record);
+        info.fields = percent_fields();
+        info.field(field("ctx_switches", Unit::Number, "Context switches.").rate())
             .field(field("interrupts", Unit::Number, "Hardware interrupts.").rate())
             .field(field("soft_interrupts", Unit::Number, "Software interrupts.").rate())
             .field(
@@ -51,20 +37,9 @@ impl InputPlugin for Cpu {
 
     fn update(&mut self, tick: &Tick) -> Result<Table, String> {
         let stats = readings::get_cpu_stats();
-        let p = percentages(self.previous.as_ref(), &stats.total);
-        let mut row = Row::new()
-            .set("total", total(&p))
-            .set("user", p.user)
-            .set("nice", p.nice)
-            .set("system", p.system)
-            .set("idle", p.idle)
-            .set("iowait", p.iowait)
-            .set("irq", p.irq)
-            .set("softirq", p.softirq)
-            .set("steal", p.steal)
-            .set("guest", p.guest)
-            .set("guest_nice", p.guest_nice)
-            .set("cpucore", stats.per_cpu.len());
+        let mut row = Row::new();
+        push_percentages(&mut row, self.previous.as_ref(), &stats.total);
+        row.push("cpucore", stats.per_cpu.len());
         self.rates.push(
             &mut row,
             "cpu",

@@ -1,7 +1,7 @@
 //! percpu: usage of each CPU in percent of time per mode since the previous tick (Glances'
 //! `percpu` plugin).
 
-use glint_sdk::cpu::{percentages, total};
+use glint_sdk::cpu::{percent_fields, push_percentages};
 use glint_sdk::prelude::*;
 use glint_sdk::readings::CpuTimes;
 
@@ -13,44 +13,20 @@ struct PerCpu {
 
 /// One CPU's row: its percentages since `old` (since boot when there is no `old`).
 fn cpu_row(number: usize, old: Option<&CpuTimes>, new: &CpuTimes) -> Row {
-    let p = percentages(old, new);
-    Row::new()
-        .set("cpu_number", number)
-        .set("total", total(&p))
-        .set("user", p.user)
-        .set("system", p.system)
-        .set("idle", p.idle)
-        .set("nice", p.nice)
-        .set("iowait", p.iowait)
-        .set("irq", p.irq)
-        .set("softirq", p.softirq)
-        .set("steal", p.steal)
-        .set("guest", p.guest)
-        .set("guest_nice", p.guest_nice)
+    let mut row = Row::new().set("cpu_number", number);
+    push_percentages(&mut row, old, new);
+    row
 }
 
 impl InputPlugin for PerCpu {
     fn info() -> PluginInfo {
-        let pct = |name: &str, desc: &str| field(name, Unit::Percent, desc);
-        plugin("percpu", "CPU usage, per CPU", Layout::List)
-            .field(field("cpu_number", Unit::Number, "CPU number, from 0."))
-            .field(pct(
-                "total",
-                "Sum of CPU percentages (except idle) for this CPU.",
-            ))
-            .field(pct("user", "Time spent in user space.").history())
-            .field(pct("system", "Time spent in kernel space.").history())
-            .field(pct("idle", "Time spent doing nothing."))
-            .field(pct("nice", "Time spent by niced processes in user space."))
-            .field(pct("iowait", "Time spent waiting for I/O to complete."))
-            .field(pct("irq", "Time spent servicing hardware interrupts."))
-            .field(pct("softirq", "Time spent servicing software interrupts."))
-            .field(pct(
-                "steal",
-                "Time stolen by the hypervisor for other guests.",
-            ))
-            .field(pct("guest", "Time spent running a virtual CPU for guests."))
-            .field(pct("guest_nice", "Time spent running niced guests."))
+        let mut info = plugin("percpu", "CPU usage, per CPU", Layout::List).field(field(
+            "cpu_number",
+            Unit::Number,
+            "CPU number, from 0.",
+        ));
+        info.fields.extend(percent_fields());
+        info
     }
 
     fn update(&mut self, _tick: &Tick) -> Result<Table, String> {
@@ -116,5 +92,7 @@ mod tests {
         let row = cpu_row(0, Some(&t), &t);
         assert_eq!(num(&row, "user"), Some(0.0));
         assert_eq!(num(&row, "idle"), Some(0.0));
+        // No time elapsed: nothing was busy (psutil says 0, not 100).
+        assert_eq!(num(&row, "total"), Some(0.0));
     }
 }

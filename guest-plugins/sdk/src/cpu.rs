@@ -61,3 +61,38 @@ pub fn percentages(old: Option<&CpuTimes>, new: &CpuTimes) -> CpuTimes {
 pub fn total(p: &CpuTimes) -> f64 {
     round1((p.user + p.nice + p.system + p.irq + p.softirq + p.steal).clamp(0.0, 100.0))
 }
+
+/// The percentage columns the cpu and percpu plugins share, in Glances' order, described.
+pub fn percent_fields() -> Vec<crate::FieldInfo> {
+    use crate::{FieldInfoExt, Unit, field};
+    let pct = |name: &str, desc: &str| field(name, Unit::Percent, desc);
+    vec![
+        pct("total", "Sum of all CPU percentages (except idle)."),
+        pct("user", "Time spent in user space.").history(),
+        pct("nice", "Time spent by niced processes in user space."),
+        pct("system", "Time spent in kernel space.").history(),
+        pct("idle", "Time spent doing nothing."),
+        pct("iowait", "Time spent waiting for I/O to complete."),
+        pct("irq", "Time spent servicing hardware interrupts."),
+        pct("softirq", "Time spent servicing software interrupts."),
+        pct("steal", "Time stolen by the hypervisor for other guests."),
+        pct("guest", "Time spent running a virtual CPU for guests."),
+        pct("guest_nice", "Time spent running niced guests."),
+    ]
+}
+
+/// Appends the columns of [`percent_fields`] for the time between two readings.
+pub fn push_percentages(row: &mut crate::table::Row, old: Option<&CpuTimes>, new: &CpuTimes) {
+    let p = percentages(old, new);
+    row.push("total", total(&p));
+    row.push("user", p.user);
+    row.push("nice", p.nice);
+    row.push("system", p.system);
+    row.push("idle", p.idle);
+    row.push("iowait", p.iowait);
+    row.push("irq", p.irq);
+    row.push("softirq", p.softirq);
+    row.push("steal", p.steal);
+    row.push("guest", p.guest);
+    row.push("guest_nice", p.guest_nice);
+}
