@@ -14,15 +14,25 @@ fn tmp() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
-/// `--once` waits one refresh; 0.5 s keeps the tests quick. Cold compile of every plugin in a
-/// debug build takes a few seconds: the limit leaves room for it.
-fn once_json(extra: &[&str]) -> (Value, String) {
+/// Runs glint with `args` and fails the test unless it succeeds; returns stdout and stderr.
+/// Cold compile of every plugin in a debug build takes a few seconds: the limit leaves room.
+fn run_ok(args: &[&str]) -> (String, String) {
     let mut cmd = glint(BIN, &tmp());
-    cmd.args(["--once", "-t", "0.5"]).args(extra);
+    cmd.args(args);
     let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "glint failed: {stderr}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "glint {args:?} failed: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).to_string(), stderr)
+}
+
+/// `--once` waits one refresh; 0.5 s keeps the tests quick.
+fn once_json(extra: &[&str]) -> (Value, String) {
+    let args: Vec<&str> = ["--once", "-t", "0.5"]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    let (stdout, stderr) = run_ok(&args);
     let line = stdout.lines().next().unwrap_or_default();
     let json = serde_json::from_str(line)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
@@ -322,21 +332,13 @@ fn every_default_plugin_reports_glances_fields_with_their_types() {
 
 #[test]
 fn stdout_text_prints_fields_and_whole_plugins() {
-    let mut cmd = glint(BIN, &tmp());
-    cmd.args([
+    let (text, _) = run_ok(&[
         "--once",
         "-t",
         "0.3",
         "--stdout",
         "cpu.total,mem.percent,load",
     ]);
-    let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[0].starts_with("cpu.total: "), "{text}");
@@ -350,21 +352,13 @@ fn stdout_text_prints_fields_and_whole_plugins() {
 
 #[test]
 fn stdout_csv_prints_a_header_then_rows() {
-    let mut cmd = glint(BIN, &tmp());
-    cmd.args([
+    let (text, _) = run_ok(&[
         "--once",
         "-t",
         "0.3",
         "--stdout-csv",
         "cpu.total,mem.percent,load",
     ]);
-    let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0], "cpu.total,mem.percent,load.min1,load.min5,load.min15,load.cpucore",
@@ -421,24 +415,20 @@ fn disable_plugin_leaves_it_out_and_unknown_names_are_errors() {
 
 #[test]
 fn print_config_is_the_documented_default_and_parses() {
-    let mut cmd = glint(BIN, &tmp());
-    cmd.arg("--print-config");
-    let (out, _) = run_with_limit(cmd, Duration::from_secs(30));
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (text, _) = run_ok(&["--print-config"]);
     assert!(text.contains("refresh = 2.0"), "{text}");
     let file = tmp().join("printed.toml");
     std::fs::write(&file, text.as_bytes()).expect("write");
-    let mut cmd = glint(BIN, &tmp());
-    cmd.args(["--config"])
-        .arg(&file)
-        .args(["--once", "-t", "0.3", "--stdout", "mem.percent"]);
-    let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let file = file.display().to_string();
+    run_ok(&[
+        "--config",
+        &file,
+        "--once",
+        "-t",
+        "0.3",
+        "--stdout",
+        "mem.percent",
+    ]);
 }
 
 #[test]
@@ -466,15 +456,7 @@ fn a_bad_config_names_file_line_key_and_what_is_expected() {
 
 #[test]
 fn plugins_lists_every_default_plugin_with_its_handshake() {
-    let mut cmd = glint(BIN, &tmp());
-    cmd.arg("plugins");
-    let (out, _) = run_with_limit(cmd, Duration::from_secs(120));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (text, _) = run_ok(&["plugins"]);
     for name in ALL.split(',') {
         let line = text
             .lines()

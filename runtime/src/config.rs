@@ -16,9 +16,9 @@ use crate::bindings::ConfigValue;
 pub const DEFAULT_TOML: &str = include_str!("../glint.toml");
 
 /// Shortest refresh: below 100 ms a tick's own cost (a full process scan) dominates.
-const MIN_REFRESH_SECS: f64 = 0.1;
+pub const MIN_REFRESH_SECS: f64 = 0.1;
 /// Longest refresh: one day; beyond that a monitor is not monitoring.
-const MAX_REFRESH_SECS: f64 = 86_400.0;
+pub const MAX_REFRESH_SECS: f64 = 86_400.0;
 /// History points per field: 1,000,000 x 16 bytes = 16 MB per field is already a lot.
 const MAX_HISTORY: usize = 1_000_000;
 /// A plugin call may take up to a minute; longer would stall every tick behind it.

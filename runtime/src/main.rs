@@ -108,8 +108,11 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         None => Config::defaults()?,
     };
     if let Some(t) = cli.time {
-        if !(0.1..=86_400.0).contains(&t) {
-            bail!("-t {t}: the refresh must be between 0.1 and 86400 seconds");
+        use glint::config::{MAX_REFRESH_SECS, MIN_REFRESH_SECS};
+        if !(MIN_REFRESH_SECS..=MAX_REFRESH_SECS).contains(&t) {
+            bail!(
+                "-t {t}: the refresh must be between {MIN_REFRESH_SECS} and {MAX_REFRESH_SECS} seconds"
+            );
         }
         config.refresh = Duration::from_secs_f64(t);
     }

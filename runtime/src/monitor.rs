@@ -54,7 +54,6 @@ pub struct Refused {
 
 /// Everything that runs: the engine, the plugins' actors, the store.
 pub struct Monitor {
-    engine: Arc<GlintEngine>,
     actors: Vec<Actor>,
     /// Indexes into `actors`, one list per wave.
     waves: Vec<Vec<usize>>,
@@ -167,7 +166,6 @@ impl Monitor {
         let store = Arc::new(Store::new(config.history_size, config.limits.clone()));
         (
             Monitor {
-                engine,
                 actors,
                 waves,
                 store,
@@ -187,10 +185,6 @@ impl Monitor {
 
     pub fn config(&self) -> &Config {
         &self.config
-    }
-
-    pub fn engine(&self) -> &Arc<GlintEngine> {
-        &self.engine
     }
 
     /// The loaded plugins, in display order, with their counters.

@@ -47,6 +47,9 @@ pub enum PluginError {
     Handshake { name: String, reason: String },
     #[error("{name}: {reason}")]
     Call { name: String, reason: String },
+    /// The guest trapped (deadline, memory cap, panic...): its instance was replaced.
+    #[error("{name}: {reason}")]
+    Trapped { name: String, reason: String },
     #[error("{name}: plugin stopped")]
     Stopped { name: String },
 }
@@ -407,7 +410,7 @@ fn run(
                         alive = false;
                     }
                 }
-                Err(PluginError::Call {
+                Err(PluginError::Trapped {
                     name: name.clone(),
                     reason,
                 })
@@ -415,7 +418,8 @@ fn run(
         };
         if let Err(e) = &result {
             counters.errors.fetch_add(1, Ordering::Relaxed);
-            if outcome_was_reported(e) {
+            // Traps were logged where they were handled, with the restart.
+            if !matches!(e, PluginError::Trapped { .. }) {
                 tracing::warn!("plugin {e}; left out of this tick");
             }
         }
@@ -425,15 +429,6 @@ fn run(
         // The scheduler may have given up waiting: nobody to tell then.
         let _ = reply.send(Reply { index, result });
     }
-}
-
-/// Failures the actor has not logged yet (traps are logged where they are handled).
-fn outcome_was_reported(e: &PluginError) -> bool {
-    !matches!(e, PluginError::Call { reason, .. } if reason.starts_with("trapped")
-        || reason.starts_with("exceeded")
-        || reason.starts_with("went past")
-        || reason.starts_with("overflowed")
-        || reason.starts_with("failed:"))
 }
 
 /// A table the host can use: every row as wide as the columns, the key column present, not

@@ -1,7 +1,6 @@
 //! One tick's readings of the machine: each collected at most once, and only when a plugin
 //! asks for it; and the conversion of host-collectors' records into the WIT records.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -121,13 +120,14 @@ pub struct TickReadings {
 }
 
 /// Readings whose collection failed once: each is logged once, not every tick.
-static WARNED: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+static WARNED: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
 
 /// The value of a reading, or (logged once) the empty value when it could not be read.
 fn or_empty<T: Default>(what: &'static str, result: Result<T, CollectError>) -> T {
     result.unwrap_or_else(|e| {
         let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
-        if warned.get_or_insert_with(HashSet::new).insert(what) {
+        if !warned.contains(&what) {
+            warned.push(what);
             tracing::warn!("reading {what} failed, plugins get it empty: {e}");
         }
         T::default()

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use arc_swap::ArcSwap;
 
-use crate::bindings::{Decoration, FieldInfo, Layout, Table, Unit, Value};
+use crate::bindings::{Decoration, FieldInfo, Layout, Table, Value};
 use crate::config::{Limit, PluginLimits};
 
 /// Where a plugin came from.
@@ -65,27 +65,6 @@ impl PluginMeta {
             source,
             history_columns,
         }
-    }
-
-    /// The description of a column, including the `_gauge` and `_rate_per_sec` twins the
-    /// host derives from a rate field.
-    pub fn field(&self, column: &str) -> Option<FieldInfo> {
-        if let Some(f) = self.fields.iter().find(|f| f.name == column) {
-            return Some(f.clone());
-        }
-        let derive = |suffix: &str, what: &str, unit: Option<Unit>| {
-            let stem = column.strip_suffix(suffix)?;
-            let f = self.fields.iter().find(|f| f.is_rate && f.name == stem)?;
-            Some(FieldInfo {
-                name: column.to_string(),
-                description: format!("{} ({what})", f.description.trim_end_matches('.')),
-                unit: unit.unwrap_or(f.unit),
-                is_rate: false,
-                keep_history: false,
-            })
-        };
-        derive("_gauge", "cumulative counter", None)
-            .or_else(|| derive("_rate_per_sec", "per second", None))
     }
 }
 
@@ -322,20 +301,6 @@ impl History {
             ring.points.len().saturating_sub(count)
         };
         ring.points.iter().skip(skip).copied().collect()
-    }
-
-    /// Every ring of a plugin: (column, key) -> points.
-    pub fn of_plugin(&self, plugin: &str) -> BTreeMap<(String, Option<String>), Vec<HistoryPoint>> {
-        self.rings
-            .iter()
-            .filter(|((p, _, _), _)| p == plugin)
-            .map(|((_, c, k), ring)| {
-                (
-                    (c.clone(), k.clone()),
-                    ring.points.iter().copied().collect(),
-                )
-            })
-            .collect()
     }
 }
 
