@@ -31,7 +31,8 @@ fn main() {
     time("filesystems", || hc::filesystems(&s));
     time("sensors", || hc::sensors(&s));
     time("processes", || hc::processes(&s));
-    time("process_totals", || hc::process_totals(&s));
+    let list = hc::processes(&s).unwrap_or_default();
+    time("process_totals", || hc::process_totals(&s, &list));
     time("irqs", || hc::irqs(&s));
     time("raid", || hc::raid(&s));
     time("wifi", || hc::wifi(&s));

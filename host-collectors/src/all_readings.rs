@@ -34,6 +34,8 @@ pub struct AllReadings {
 
 /// Takes every reading once, one after the other, on this thread.
 pub fn collect_all(src: &Source, folders: &[PathBuf]) -> AllReadings {
+    let processes = crate::processes(src);
+    let process_totals = crate::process_totals(src, processes.as_deref().unwrap_or_default());
     AllReadings {
         system_info: crate::system_info(src),
         cpu_info: crate::cpu_info(src),
@@ -46,8 +48,8 @@ pub fn collect_all(src: &Source, folders: &[PathBuf]) -> AllReadings {
         disk_io: crate::disk_io(src),
         filesystems: crate::filesystems(src),
         sensors: crate::sensors(src),
-        processes: crate::processes(src),
-        process_totals: crate::process_totals(src),
+        processes,
+        process_totals,
         irqs: crate::irqs(src),
         raid: crate::raid(src),
         wifi: crate::wifi(src),

@@ -53,11 +53,19 @@ pub struct Process {
     pub cpu_num: u32,
 }
 
-/// WIT `process-totals`.
+/// WIT `process-totals`: counts over a process list.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProcessTotals {
     /// Highest PID plus one (/proc/sys/kernel/pid_max).
     pub pid_max: u64,
+    pub total: u32,
+    pub running: u32,
+    pub sleeping: u32,
+    pub idle: u32,
+    pub disk_sleep: u32,
+    pub zombie: u32,
+    pub stopped: u32,
+    pub threads: u32,
 }
 
 /// Processes per scanning thread: below this a thread costs more than it saves.
@@ -139,10 +147,27 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
     Ok(out)
 }
 
-pub fn process_totals(src: &Source) -> Result<ProcessTotals, CollectError> {
-    Ok(ProcessTotals {
+/// Counts `processes` (the list [`processes`] returned this tick) by state.
+pub fn process_totals(src: &Source, processes: &[Process]) -> Result<ProcessTotals, CollectError> {
+    let mut t = ProcessTotals {
         pid_max: read_number(&src.proc_path("sys/kernel/pid_max"))?.unwrap_or(0),
-    })
+        total: u32::try_from(processes.len()).unwrap_or(u32::MAX),
+        ..ProcessTotals::default()
+    };
+    for p in processes {
+        t.threads = t.threads.saturating_add(p.num_threads);
+        let count = match p.status.as_str() {
+            "R" => &mut t.running,
+            "S" => &mut t.sleeping,
+            "I" => &mut t.idle,
+            "D" => &mut t.disk_sleep,
+            "Z" => &mut t.zombie,
+            "T" | "t" => &mut t.stopped,
+            _ => continue,
+        };
+        *count += 1;
+    }
+    Ok(t)
 }
 
 /// State shared by every process of one scan.
@@ -338,6 +363,45 @@ fn split_cmdline(data: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_count_each_state_and_sum_threads() {
+        let procs: Vec<Process> = [
+            ("R", 1),
+            ("S", 4),
+            ("S", 2),
+            ("I", 1),
+            ("D", 1),
+            ("Z", 1),
+            ("T", 1),
+            ("t", 3),
+            // Dead: counted in the total only.
+            ("X", 1),
+        ]
+        .iter()
+        .map(|(status, threads)| Process {
+            status: status.to_string(),
+            num_threads: *threads,
+            ..Process::default()
+        })
+        .collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = process_totals(&Source::fixture(dir.path()), &procs).expect("totals");
+        assert_eq!(
+            t,
+            ProcessTotals {
+                pid_max: 0,
+                total: 9,
+                running: 1,
+                sleeping: 2,
+                idle: 1,
+                disk_sleep: 1,
+                zombie: 1,
+                stopped: 2,
+                threads: 15,
+            }
+        );
+    }
 
     #[test]
     fn cmdline_splitting_follows_psutil() {

@@ -26,7 +26,7 @@ fn missing_readings_are_empty_not_errors() {
     assert_eq!(sensors(&src).expect("sensors"), []);
     assert_eq!(processes(&src).expect("processes"), []);
     assert_eq!(
-        process_totals(&src).expect("process_totals"),
+        process_totals(&src, &[]).expect("process_totals"),
         ProcessTotals::default()
     );
     assert_eq!(irqs(&src).expect("irqs"), []);

@@ -408,8 +408,18 @@ fn processes_are_exact() {
 #[test]
 fn process_totals_are_exact() {
     assert_eq!(
-        process_totals(&src()).expect("process_totals"),
-        ProcessTotals { pid_max: 32768 }
+        process_totals(&src(), &processes(&src()).expect("processes")).expect("process_totals"),
+        ProcessTotals {
+            pid_max: 32768,
+            total: 7,
+            running: 0,
+            sleeping: 5,
+            idle: 1,
+            disk_sleep: 0,
+            zombie: 1,
+            stopped: 0,
+            threads: 17,
+        }
     );
 }
 

@@ -55,7 +55,7 @@ fn every_live_reading_succeeds() {
     assert!(me.memory_rss > 0);
     assert!(me.create_time >= up.boot_time as f64);
     assert!(!me.cmdline.is_empty());
-    assert!(process_totals(&src).expect("process_totals").pid_max > 0);
+    assert!(process_totals(&src, &[]).expect("process_totals").pid_max > 0);
 
     assert!(!irqs(&src).expect("irqs").is_empty());
     raid(&src).expect("raid");

@@ -9,7 +9,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::input::glint::plugin::{config, log, readings, stats, types};
-use crate::bindings::{ConfigValue, Decoration, Limit, Point, Table, wit_readings as wr};
+use crate::bindings::{ConfigValue, Decoration, Limit, Point, Table, Value, wit_readings as wr};
 use crate::readings::TickReadings;
 use crate::store::{Snapshot, Store};
 
@@ -192,6 +192,34 @@ impl stats::Host for HostState {
     fn latest(&mut self, plugin: String) -> Option<Table> {
         let view = self.stats.as_ref()?;
         view.snapshot.get(&plugin).map(|p| p.table.clone())
+    }
+
+    fn latest_columns(&mut self, plugin: String, columns: Vec<String>) -> Option<Table> {
+        let view = self.stats.as_ref()?;
+        let stats = view.snapshot.get(&plugin)?;
+        let picked: Vec<(usize, String)> = columns
+            .into_iter()
+            .filter_map(|c| Some((stats.column(&c)?, c)))
+            .collect();
+        Some(Table {
+            key: stats
+                .table
+                .key
+                .clone()
+                .filter(|k| picked.iter().any(|(_, c)| c == k)),
+            rows: stats
+                .table
+                .rows
+                .iter()
+                .map(|row| {
+                    picked
+                        .iter()
+                        .map(|(i, _)| row.get(*i).cloned().unwrap_or(Value::None))
+                        .collect()
+                })
+                .collect(),
+            columns: picked.into_iter().map(|(_, c)| c).collect(),
+        })
     }
 
     fn decorations(&mut self, plugin: String) -> Option<Vec<Vec<Decoration>>> {

@@ -67,7 +67,9 @@ records! {
         memory_shared, memory_text, memory_data, io_read_bytes, io_write_bytes, create_time,
         uid, gid, cpu_num
     }
-    ProcessTotals { pid_max }
+    ProcessTotals {
+        pid_max, total, running, sleeping, idle, disk_sleep, zombie, stopped, threads
+    }
     Irq { name, description, count }
     RaidArray { name, status, level, components, used, available, config }
     Wifi { name, quality_link, quality_level, noise }
@@ -110,7 +112,8 @@ pub struct TickReadings {
     disk_io: OnceLock<Vec<wr::DiskIo>>,
     filesystems: OnceLock<Vec<wr::Filesystem>>,
     sensors: OnceLock<Vec<wr::Sensor>>,
-    processes: OnceLock<Vec<wr::Process>>,
+    /// Kept as collected: the totals are counted from it without a copy.
+    processes: OnceLock<Vec<hc::Process>>,
     process_totals: OnceLock<wr::ProcessTotals>,
     irqs: OnceLock<Vec<wr::Irq>>,
     raid: OnceLock<Vec<wr::RaidArray>>,
@@ -152,6 +155,9 @@ macro_rules! getters {
             pub fn collected(&self) -> Vec<&'static str> {
                 let mut names = Vec::new();
                 $( if self.$name.get().is_some() { names.push(stringify!($name)); } )*
+                if self.processes.get().is_some() {
+                    names.push("processes");
+                }
                 names
             }
         }
@@ -170,8 +176,8 @@ getters! {
     disk_io: Vec<wr::DiskIo> = |r: &Self| hc::disk_io(&r.source);
     filesystems: Vec<wr::Filesystem> = |r: &Self| hc::filesystems(&r.source);
     sensors: Vec<wr::Sensor> = |r: &Self| hc::sensors(&r.source);
-    processes: Vec<wr::Process> = |r: &Self| hc::processes(&r.source);
-    process_totals: wr::ProcessTotals = |r: &Self| hc::process_totals(&r.source);
+    process_totals: wr::ProcessTotals =
+        |r: &Self| hc::process_totals(&r.source, r.native_processes());
     irqs: Vec<wr::Irq> = |r: &Self| hc::irqs(&r.source);
     raid: Vec<wr::RaidArray> = |r: &Self| hc::raid(&r.source);
     wifi: Vec<wr::Wifi> = |r: &Self| hc::wifi(&r.source);
@@ -181,6 +187,19 @@ getters! {
 }
 
 impl TickReadings {
+    fn native_processes(&self) -> &[hc::Process] {
+        self.processes
+            .get_or_init(|| or_empty("processes", hc::processes(&self.source)))
+    }
+
+    pub fn processes(&self) -> Vec<wr::Process> {
+        self.native_processes()
+            .iter()
+            .cloned()
+            .map(IntoWit::into_wit)
+            .collect()
+    }
+
     pub fn new(source: Arc<Source>, folder_paths: Arc<[PathBuf]>) -> TickReadings {
         TickReadings {
             source,

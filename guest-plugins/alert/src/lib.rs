@@ -90,7 +90,9 @@ impl InputPlugin for Alert {
         self.events.apply(now, &observations, &present, max_events);
 
         if self.events.any_ongoing() {
-            let (by_cpu, by_memory) = match stats::latest("processlist") {
+            // Three columns, not the whole table: processlist has a row per process.
+            let columns = ["name", "cpu_percent", "memory_percent"].map(String::from);
+            let (by_cpu, by_memory) = match stats::latest_columns("processlist", &columns) {
                 Some(processes) => (
                     top_processes(&processes, "cpu_percent", TOP_PROCESSES),
                     top_processes(&processes, "memory_percent", TOP_PROCESSES),

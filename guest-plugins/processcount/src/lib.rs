@@ -35,92 +35,20 @@ impl InputPlugin for ProcessCount {
     }
 
     fn update(&mut self, _tick: &Tick) -> Result<Table, String> {
-        let processes = readings::get_processes();
-        let totals = readings::get_process_totals();
-        let c = count(processes.iter().map(|p| (p.status.as_str(), p.num_threads)));
+        // The host counts its own process list: no copy of every record into the sandbox.
+        let t = readings::get_process_totals();
         Ok(Row::new()
-            .set("total", c.total)
-            .set("running", c.running)
-            .set("sleeping", c.sleeping)
-            .set("idle", c.idle)
-            .set("disk_sleep", c.disk_sleep)
-            .set("zombie", c.zombie)
-            .set("stopped", c.stopped)
-            .set("thread", c.thread)
-            .set("pid_max", totals.pid_max)
+            .set("total", t.total)
+            .set("running", t.running)
+            .set("sleeping", t.sleeping)
+            .set("idle", t.idle)
+            .set("disk_sleep", t.disk_sleep)
+            .set("zombie", t.zombie)
+            .set("stopped", t.stopped)
+            .set("thread", t.threads)
+            .set("pid_max", t.pid_max)
             .into_table())
     }
 }
 
-#[derive(Debug, Default, PartialEq)]
-struct Counts {
-    total: u64,
-    running: u64,
-    sleeping: u64,
-    idle: u64,
-    disk_sleep: u64,
-    zombie: u64,
-    stopped: u64,
-    thread: u64,
-}
-
-/// Counts processes by their /proc status letter and sums their threads. Letters outside
-/// the list (`X` dead, `W` paging, `P` parked) count only in the total.
-fn count<'a>(processes: impl Iterator<Item = (&'a str, u32)>) -> Counts {
-    let mut c = Counts::default();
-    for (status, threads) in processes {
-        c.total += 1;
-        c.thread += u64::from(threads);
-        match status.chars().next() {
-            Some('R') => c.running += 1,
-            Some('S') => c.sleeping += 1,
-            Some('I') => c.idle += 1,
-            Some('D') => c.disk_sleep += 1,
-            Some('Z') => c.zombie += 1,
-            Some('T' | 't') => c.stopped += 1,
-            _ => {}
-        }
-    }
-    c
-}
-
 glint_sdk::export_input!(ProcessCount);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_each_status_and_sums_threads() {
-        let procs = [
-            ("R", 1),
-            ("S", 4),
-            ("S", 2),
-            ("I", 1),
-            ("D", 1),
-            ("Z", 1),
-            ("T", 1),
-            ("t", 3),
-            ("X", 1),
-        ];
-        let c = count(procs.iter().copied());
-        assert_eq!(
-            c,
-            Counts {
-                total: 9,
-                running: 1,
-                sleeping: 2,
-                idle: 1,
-                disk_sleep: 1,
-                zombie: 1,
-                stopped: 2,
-                thread: 15,
-            }
-        );
-    }
-
-    #[test]
-    fn no_processes_counts_nothing() {
-        assert_eq!(count(std::iter::empty()), Counts::default());
-    }
-}
