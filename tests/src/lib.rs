@@ -20,7 +20,8 @@ pub fn glint(bin: &str, tmp: &Path) -> Command {
 }
 
 /// Runs a command, failing the test if it takes longer than `limit` (a hung glint must not
-/// hang the test suite).
+/// hang the test suite). Both pipes are drained while it runs: an output larger than the pipe
+/// buffer (the whole process list on a busy machine) would otherwise block glint on write.
 pub fn run_with_limit(mut cmd: Command, limit: Duration) -> (Output, Duration) {
     let started = Instant::now();
     let mut child = cmd
@@ -28,27 +29,41 @@ pub fn run_with_limit(mut cmd: Command, limit: Duration) -> (Output, Duration) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    loop {
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() > limit => {
                 let _ = child.kill();
-                let out = child.wait_with_output().ok();
+                let _ = child.wait();
                 panic!(
                     "{cmd:?} still running after {limit:?}; stderr: {}",
-                    out.map(|o| String::from_utf8_lossy(&o.stderr).to_string())
-                        .unwrap_or_default()
+                    String::from_utf8_lossy(&stderr.join().unwrap_or_default())
                 );
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => panic!("waiting for {cmd:?}: {e}"),
         }
-    }
+    };
     let elapsed = started.elapsed();
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("collecting output of {cmd:?}: {e}"));
-    (out, elapsed)
+    let output = Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    (output, elapsed)
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 /// The JSON type of a field, as the checks name it.
