@@ -80,6 +80,31 @@ pub struct Config {
     pub folders: Vec<PathBuf>,
     pub plugins: BTreeMap<String, PluginSettings>,
     pub limits: BTreeMap<String, PluginLimits>,
+    pub server: ServerSettings,
+}
+
+/// The `[server]` section: where `-s`/`-w` listen and who may ask.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub port: u16,
+    pub username: String,
+    /// An Argon2 PHC string from `glint --hash-password`; none = no authentication.
+    pub password_hash: Option<String>,
+    /// Origins allowed by CORS (`*` for any); empty = no CORS headers.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            bind: "127.0.0.1".into(),
+            port: 61208,
+            username: "glint".into(),
+            password_hash: None,
+            cors_origins: Vec::new(),
+        }
+    }
 }
 
 impl Config {
@@ -128,6 +153,7 @@ impl Config {
             folders: Vec::new(),
             plugins: BTreeMap::new(),
             limits: BTreeMap::new(),
+            server: ServerSettings::default(),
         }
     }
 
@@ -146,6 +172,22 @@ impl Config {
         }
         if let Some(v) = file.folders {
             self.folders = v;
+        }
+        let server = file.server;
+        if let Some(v) = server.bind {
+            self.server.bind = v;
+        }
+        if let Some(v) = server.port {
+            self.server.port = v;
+        }
+        if let Some(v) = server.username {
+            self.server.username = v;
+        }
+        if let Some(v) = server.password_hash {
+            self.server.password_hash = (!v.is_empty()).then_some(v);
+        }
+        if let Some(v) = server.cors_origins {
+            self.server.cors_origins = v;
         }
         for (name, section) in file.plugins {
             let ours = self.plugins.entry(name).or_default();
@@ -190,6 +232,16 @@ struct FileConfig {
     folders: Option<Vec<PathBuf>>,
     plugins: BTreeMap<String, FileSection>,
     limits: BTreeMap<String, PluginLimits>,
+    server: FileServer,
+}
+
+#[derive(Default)]
+struct FileServer {
+    bind: Option<String>,
+    port: Option<u16>,
+    username: Option<String>,
+    password_hash: Option<String>,
+    cors_origins: Option<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -204,6 +256,7 @@ struct FileSection {
 struct RawFile {
     global: Option<RawGlobal>,
     readings: Option<RawReadings>,
+    server: Option<RawServer>,
     #[serde(default)]
     plugins: BTreeMap<String, BTreeMap<String, Spanned<toml::Value>>>,
     #[serde(default)]
@@ -217,6 +270,16 @@ struct RawGlobal {
     history_size: Option<Spanned<i64>>,
     plugin_deadline_ms: Option<Spanned<i64>>,
     plugin_memory_mb: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    bind: Option<String>,
+    port: Option<Spanned<i64>>,
+    username: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    cors_origins: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -302,6 +365,50 @@ fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
                 })?;
             out.plugin_memory = Some((mb as usize) << 20);
         }
+    }
+    if let Some(server) = raw.server {
+        out.server.bind = server.bind;
+        if let Some(v) = server.port {
+            let port = *v.get_ref();
+            out.server.port = Some(u16::try_from(port).ok().filter(|p| *p != 0).ok_or_else(
+                || {
+                    err(
+                        Some(v.span()),
+                        "server.port",
+                        format!("{port} is not a TCP port: expected 1 to 65535"),
+                    )
+                },
+            )?);
+        }
+        if let Some(v) = server.username {
+            let span = v.span();
+            let name = v.into_inner();
+            if name.is_empty() || name.contains(':') {
+                return Err(err(
+                    Some(span),
+                    "server.username",
+                    format!(
+                        "{name:?}: a user name must be non-empty and contain no ':' (HTTP basic auth)"
+                    ),
+                ));
+            }
+            out.server.username = Some(name);
+        }
+        if let Some(v) = server.password {
+            let span = v.span();
+            let hash = v.into_inner();
+            if !hash.is_empty() && !crate::auth::is_password_hash(&hash) {
+                return Err(err(
+                    Some(span),
+                    "server.password",
+                    "not a password hash: the config keeps a salted hash, never the password; \
+                     put the output of `glint --hash-password` here"
+                        .to_string(),
+                ));
+            }
+            out.server.password_hash = Some(hash);
+        }
+        out.server.cors_origins = server.cors_origins;
     }
     if let Some(readings) = raw.readings {
         out.folders = readings

@@ -9,7 +9,9 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::input::glint::plugin::{config, log, readings, stats, types};
-use crate::bindings::{ConfigValue, Decoration, Limit, Point, Table, Value, wit_readings as wr};
+use crate::bindings::{
+    ConfigValue, Decoration, FieldInfo, Limit, Point, Table, Value, wit_readings as wr,
+};
 use crate::readings::TickReadings;
 use crate::store::{Snapshot, Store};
 
@@ -225,6 +227,16 @@ impl stats::Host for HostState {
     fn decorations(&mut self, plugin: String) -> Option<Vec<Vec<Decoration>>> {
         let view = self.stats.as_ref()?;
         view.snapshot.get(&plugin).map(|p| p.decorations.clone())
+    }
+
+    fn fields(&mut self, plugin: String) -> Vec<FieldInfo> {
+        let Some(view) = self.stats.as_ref() else {
+            return Vec::new();
+        };
+        view.snapshot
+            .get(&plugin)
+            .map(|p| p.meta.fields.clone())
+            .unwrap_or_default()
     }
 
     fn limits(&mut self, plugin: String) -> Vec<Limit> {

@@ -1,12 +1,15 @@
 //! glint: the host — engine, plugins, scheduler, store and the command line's building blocks.
+pub mod auth;
 pub mod bindings;
 pub mod config;
 pub mod engine;
+pub mod events;
 pub mod host;
 pub mod monitor;
 pub mod plugin;
 pub mod readings;
 pub mod render;
+pub mod server;
 pub mod stdout;
 pub mod store;
 pub mod worlds;

@@ -48,6 +48,36 @@ struct Cli {
     #[arg(long)]
     once: bool,
 
+    /// Serve the REST API (APIv3) and notifications.
+    #[arg(short = 's', long = "server")]
+    server: bool,
+
+    /// Serve the REST API and the web UI.
+    #[arg(short = 'w', long = "webserver")]
+    webserver: bool,
+
+    /// Address to listen on in server mode (default: the config's, 127.0.0.1).
+    #[arg(short = 'B', long = "bind", value_name = "ADDRESS")]
+    bind: Option<String>,
+
+    /// Port to listen on in server mode (default: the config's, 61208).
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    port: Option<u16>,
+
+    /// Ask for a password (or read one line from stdin) and require it, with HTTP basic
+    /// auth, on every route but /api/3/status.
+    #[arg(long)]
+    password: bool,
+
+    /// User name for --password (default: the config's, `glint`).
+    #[arg(long, value_name = "NAME")]
+    username: Option<String>,
+
+    /// Ask for a password (or read one line from stdin), print its salted hash for the
+    /// config's `[server] password`, and exit.
+    #[arg(long)]
+    hash_password: bool,
+
     /// Plugins not to run (comma-separated; `all` for every one).
     #[arg(long = "disable-plugin", value_name = "LIST", global = true)]
     disable_plugin: Vec<String>,
@@ -154,7 +184,18 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         print!("{}", glint::config::DEFAULT_TOML);
         return Ok(std::process::ExitCode::SUCCESS);
     }
+    if cli.hash_password {
+        let password = read_password(true)?;
+        println!("{}", glint::auth::hash_password(&password)?);
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     let config = load_config(&cli)?;
+    let serving = cli.server || cli.webserver;
+    let server = if serving {
+        Some(server_settings(&cli, &config)?)
+    } else {
+        None
+    };
     let cache_dir = if cli.no_cache {
         None
     } else {
@@ -195,44 +236,74 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         bail!("no plugin is running (all disabled or refused); see `glint plugins`");
     }
 
-    let (format, list) = match (&cli.stdout, &cli.stdout_json, &cli.stdout_csv) {
-        (Some(l), _, _) => (Format::Text, l.clone()),
-        (_, Some(l), _) => (Format::Json, l.clone()),
-        (_, _, Some(l)) => (Format::Csv, l.clone()),
+    let mut printer = match (&cli.stdout, &cli.stdout_json, &cli.stdout_csv) {
+        (Some(l), _, _) => Some(Printer::new(Format::Text, &split_list(std::slice::from_ref(l)))),
+        (_, Some(l), _) => Some(Printer::new(Format::Json, &split_list(std::slice::from_ref(l)))),
+        (_, _, Some(l)) => Some(Printer::new(Format::Csv, &split_list(std::slice::from_ref(l)))),
+        _ if serving => None,
         // Until the terminal UI lands, the default mode prints a summary line per refresh.
         _ => {
             if !std::io::stdout().is_terminal() {
                 eprintln!(
-                    "glint: no output mode given; printing a summary. Use --stdout, --stdout-json or --stdout-csv to choose the stats."
+                    "glint: no output mode given; printing a summary. Use --stdout, --stdout-json or --stdout-csv to choose the stats, or -s to serve them."
                 );
             }
-            (
+            Some(Printer::new(
                 Format::Text,
-                "system.hostname,uptime,cpu.total,mem.percent,memswap.percent,load,processcount.total"
-                    .to_string(),
-            )
+                &split_list(&[
+                    "system.hostname,uptime,cpu.total,mem.percent,memswap.percent,load,processcount.total"
+                        .to_string(),
+                ]),
+            ))
         }
     };
-    let mut printer = Printer::new(format, &split_list(&[list]));
+
+    // Server mode: the API runs on tokio threads, the tick stays on this one; both share the
+    // store and the notification hub.
+    let hub = glint::events::Hub::new();
+    let _runtime = match server {
+        Some((options, credentials)) => Some(start_server(&monitor, &hub, options, credentials)?),
+        None => None,
+    };
+    let mut tracker = glint::events::Tracker::default();
+
     let refresh = monitor.config().refresh;
     let mut stdout = std::io::stdout().lock();
     let mut next = Instant::now();
     loop {
         let snapshot = monitor.tick();
+        for event in tracker.observe(
+            &snapshot,
+            monitor
+                .actors()
+                .iter()
+                .chain(monitor.outputs().iter().map(|a| &**a)),
+        ) {
+            hub.send(event);
+        }
         // The first tick only primes the counters: rates need two.
-        if snapshot.seq >= 2 {
+        let mut closed = false;
+        if snapshot.seq >= 2
+            && let Some(printer) = printer.as_mut()
+        {
             let text = printer.print(&snapshot)?;
             if stdout
                 .write_all(text.as_bytes())
                 .and_then(|_| stdout.flush())
                 .is_err()
             {
-                // The reader went away (a closed pipe): nothing more to do.
+                // The reader went away (a closed pipe): nothing more to print.
+                if !serving {
+                    return Ok(std::process::ExitCode::SUCCESS);
+                }
+                closed = true;
+            }
+            if cli.once && !serving {
                 return Ok(std::process::ExitCode::SUCCESS);
             }
-            if cli.once {
-                return Ok(std::process::ExitCode::SUCCESS);
-            }
+        }
+        if closed {
+            printer = None;
         }
         next += refresh;
         let now = Instant::now();
@@ -243,6 +314,109 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             next = now;
         }
     }
+}
+
+/// Where to listen and who may ask, from the flags over the config.
+fn server_settings(
+    cli: &Cli,
+    config: &Config,
+) -> anyhow::Result<(glint::server::Options, Option<glint::auth::Credentials>)> {
+    let bind = cli
+        .bind
+        .clone()
+        .unwrap_or_else(|| config.server.bind.clone());
+    let port = cli.port.unwrap_or(config.server.port);
+    let ip: std::net::IpAddr = bind.parse().with_context(|| {
+        format!("-B {bind}: not an IP address; give one of this machine's addresses, e.g. 127.0.0.1 or 0.0.0.0")
+    })?;
+    let username = cli
+        .username
+        .clone()
+        .unwrap_or_else(|| config.server.username.clone());
+    if username.is_empty() || username.contains(':') {
+        bail!("--username {username:?}: a user name must be non-empty and contain no ':'");
+    }
+    let hash = if cli.password {
+        Some(glint::auth::hash_password(&read_password(false)?)?)
+    } else {
+        config.server.password_hash.clone()
+    };
+    let credentials = hash
+        .map(|h| glint::auth::Credentials::new(&username, &h))
+        .transpose()?;
+    if credentials.is_none() && !ip.is_loopback() {
+        eprintln!(
+            "glint: warning: serving {ip}:{port} without a password: anyone who reaches it can read this machine's stats; set one with --password or [server] password"
+        );
+    }
+    Ok((
+        glint::server::Options {
+            addr: std::net::SocketAddr::new(ip, port),
+            cors_origins: config.server.cors_origins.clone(),
+            webui: cli.webserver,
+        },
+        credentials,
+    ))
+}
+
+/// Binds and starts the API server on a tokio runtime of its own; the runtime lives as long
+/// as the returned value.
+fn start_server(
+    monitor: &Monitor,
+    hub: &glint::events::Hub,
+    options: glint::server::Options,
+    credentials: Option<glint::auth::Credentials>,
+) -> anyhow::Result<tokio::runtime::Runtime> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("glint-server")
+        .build()
+        .context("cannot start the server's runtime")?;
+    let shared = std::sync::Arc::new(glint::server::Shared::new(
+        monitor.store(),
+        hub.clone(),
+        monitor.actors().iter().map(|a| a.meta.clone()).collect(),
+        monitor.outputs().to_vec(),
+        monitor.config().history_size,
+        credentials,
+        monitor.config().plugin_deadline,
+    ));
+    let app = glint::server::router(shared, &options);
+    let listener = runtime.block_on(glint::server::bind(options.addr))?;
+    let addr = listener.local_addr().unwrap_or(options.addr);
+    eprintln!("glint: serving the API on http://{addr}/api/3");
+    runtime.spawn(async move {
+        if let Err(e) = glint::server::serve(listener, app).await {
+            tracing::error!("the API server stopped: {e}");
+        }
+    });
+    Ok(runtime)
+}
+
+/// A password from the terminal (asked twice when `confirm`), or one line of stdin when
+/// stdin is not a terminal (scripts, tests).
+fn read_password(confirm: bool) -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+        if confirm {
+            let again = rpassword::prompt_password("Password (again): ")
+                .context("cannot read the password")?;
+            if again != first {
+                bail!("the two passwords differ; try again");
+            }
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if password.is_empty() {
+        bail!("the password is empty; give a non-empty one");
+    }
+    Ok(password)
 }
 
 fn print_plugins(monitor: &Monitor, refused: &[glint::monitor::Refused]) {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use host_collectors::Source;
 
-use crate::bindings::{ConfigValue, Tick};
+use crate::bindings::{ConfigValue, PluginKind, Tick};
 use crate::config::Config;
 use crate::engine::GlintEngine;
 use crate::host::StatsView;
@@ -54,7 +54,10 @@ pub struct Refused {
 
 /// Everything that runs: the engine, the plugins' actors, the store.
 pub struct Monitor {
+    /// Input plugins, in display order.
     actors: Vec<Actor>,
+    /// Output plugins: rendered on request, shared with the server.
+    outputs: Vec<Arc<Actor>>,
     /// Indexes into `actors`, one list per wave.
     waves: Vec<Vec<usize>>,
     store: Arc<Store>,
@@ -138,6 +141,7 @@ impl Monitor {
 
         let mut refused = Vec::new();
         let mut actors: Vec<Actor> = Vec::new();
+        let mut outputs: Vec<Arc<Actor>> = Vec::new();
         let mut names = HashSet::new();
         for (label, result) in loaded {
             match result {
@@ -154,6 +158,9 @@ impl Monitor {
                         ),
                     },
                 }),
+                Ok(p) if p.kind == PluginKind::Output => {
+                    outputs.push(Arc::new(Actor::spawn(p, engine.clone(), outputs.len())));
+                }
                 Ok(p) => {
                     let index = actors.len();
                     actors.push(Actor::spawn(p, engine.clone(), index));
@@ -167,6 +174,7 @@ impl Monitor {
         (
             Monitor {
                 actors,
+                outputs,
                 waves,
                 store,
                 source,
@@ -187,9 +195,14 @@ impl Monitor {
         &self.config
     }
 
-    /// The loaded plugins, in display order, with their counters.
+    /// The loaded input plugins, in display order, with their counters.
     pub fn actors(&self) -> &[Actor] {
         &self.actors
+    }
+
+    /// The loaded output plugins.
+    pub fn outputs(&self) -> &[Arc<Actor>] {
+        &self.outputs
     }
 
     /// Runs one tick and publishes its snapshot. A plugin that fails, is late or busy is left

@@ -1,6 +1,7 @@
-//! Loading an input plugin (compile, link, handshake) and the actor that owns its `Store`:
-//! one call at a time, a memory cap and a deadline per call, and re-instantiation from the
-//! `InstancePre` after any trap.
+//! Loading a plugin (compile, tell its world from its exports, link, handshake) and the actor
+//! that owns its `Store`: one call at a time, a memory cap and a deadline per call, and
+//! re-instantiation from the `InstancePre` after any trap. Input plugins answer ticks, output
+//! plugins render requests.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,8 +12,10 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Store, Trap};
 
+use crate::bindings::input::glint::plugin::types::{Request as RenderRequest, Response};
 use crate::bindings::input::{Input, InputPre};
-use crate::bindings::{ConfigValue, PluginKind, Table, Tick};
+use crate::bindings::output::{Output, OutputPre};
+use crate::bindings::{ConfigValue, PluginInfo, PluginKind, Table, Tick};
 use crate::engine::{EPOCH_PERIOD, GlintEngine};
 use crate::host::{HostState, StatsView};
 use crate::readings::TickReadings;
@@ -26,12 +29,17 @@ pub const SUPPORTED_API_VERSIONS: &[u32] = &[1];
 /// plugin and would balloon every snapshot.
 pub const MAX_ROWS: usize = 100_000;
 
+/// Render requests an output plugin may have waiting: a render takes milliseconds and
+/// scrapers do not send many at once, so more than 8 waiting means the plugin is stuck or the
+/// server is flooded; the next request is refused (503) rather than queued without end.
+pub const OUTPUT_QUEUE: usize = 8;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
     #[error(
-        "{name}: does not implement glint's input world ({reason}); build it with glint-sdk's export_input!"
+        "{name}: does not implement a glint world it can run ({reason}); build it with glint-sdk (export_input! or export_output_world!)"
     )]
     WrongWorld { name: String, reason: String },
     #[error(
@@ -52,6 +60,8 @@ pub enum PluginError {
     Trapped { name: String, reason: String },
     #[error("{name}: plugin stopped")]
     Stopped { name: String },
+    #[error("{name}: busy with {OUTPUT_QUEUE} waiting requests; try again")]
+    Busy { name: String },
 }
 
 /// Resource limits of one plugin.
@@ -68,20 +78,72 @@ pub struct PluginCounters {
     pub errors: AtomicU64,
     pub restarts: AtomicU64,
     pub last_call_micros: AtomicU64,
+    /// Set when the plugin could not be restarted after a trap: it answers nothing more.
+    pub stopped: std::sync::atomic::AtomicBool,
+}
+
+/// A linked component of one of the worlds the host runs.
+enum Pre {
+    Input(InputPre<HostState>),
+    Output(OutputPre<HostState>),
+}
+
+/// A live instance of a `Pre`.
+enum Instance {
+    Input(Input),
+    Output(Output),
+}
+
+impl Pre {
+    fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Pre::Input(pre) => Instance::Input(pre.instantiate(store)?),
+            Pre::Output(pre) => Instance::Output(pre.instantiate(store)?),
+        })
+    }
+}
+
+impl Instance {
+    fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginInfo> {
+        match self {
+            Instance::Input(i) => i.call_describe(store),
+            Instance::Output(o) => o.call_describe(store),
+        }
+    }
 }
 
 /// A compiled, linked and handshaked plugin, ready to run.
 pub struct LoadedPlugin {
     pub meta: Arc<PluginMeta>,
-    pre: InputPre<HostState>,
+    pub kind: PluginKind,
+    pre: Pre,
     store: Store<HostState>,
-    instance: Input,
+    instance: Instance,
     limits: Limits,
     settings: Arc<Vec<(String, ConfigValue)>>,
 }
 
-/// Compiles (or loads from cache), links and handshakes an input plugin. `label` names it in
-/// errors until the handshake gives its real name.
+/// The world a component implements, told from its exports: `update` (input), `render`
+/// (output) or `export` (exporter).
+fn world_of(
+    engine: &GlintEngine,
+    component: &wasmtime::component::Component,
+) -> Option<PluginKind> {
+    let ty = component.component_type();
+    let exports: Vec<&str> = ty.exports(&engine.engine).map(|(name, _)| name).collect();
+    if exports.contains(&"update") {
+        Some(PluginKind::Input)
+    } else if exports.contains(&"render") {
+        Some(PluginKind::Output)
+    } else if exports.contains(&"export") {
+        Some(PluginKind::Exporter)
+    } else {
+        None
+    }
+}
+
+/// Compiles (or loads from cache), links and handshakes a plugin of the input or output world.
+/// `label` names it in errors until the handshake gives its real name.
 pub fn load(
     engine: &GlintEngine,
     label: &str,
@@ -92,15 +154,39 @@ pub fn load(
     readings: Arc<TickReadings>,
 ) -> Result<LoadedPlugin, PluginError> {
     let component = engine.component(label, bytes)?;
-    let wrong_world = |e: wasmtime::Error| PluginError::WrongWorld {
+    let wrong_world = |reason: String| PluginError::WrongWorld {
         name: label.to_string(),
-        reason: format!("{e:#}"),
+        reason,
     };
-    let mut linker = wasi_linker(engine).map_err(wrong_world)?;
-    Input::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-        .map_err(wrong_world)?;
-    let pre = linker.instantiate_pre(&component).map_err(wrong_world)?;
-    let pre = InputPre::new(pre).map_err(wrong_world)?;
+    let linked = |e: wasmtime::Error| wrong_world(format!("{e:#}"));
+    let mut linker = wasi_linker(engine).map_err(linked)?;
+    let kind = world_of(engine, &component);
+    let pre = match kind {
+        Some(PluginKind::Input) => {
+            Input::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(linked)?;
+            let pre = linker.instantiate_pre(&component).map_err(linked)?;
+            Pre::Input(InputPre::new(pre).map_err(linked)?)
+        }
+        Some(PluginKind::Output) => {
+            Output::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(linked)?;
+            let pre = linker.instantiate_pre(&component).map_err(linked)?;
+            Pre::Output(OutputPre::new(pre).map_err(linked)?)
+        }
+        Some(PluginKind::Exporter) => {
+            return Err(wrong_world(
+                "it is an exporter, and this glint does not run exporters yet".into(),
+            ));
+        }
+        None => {
+            return Err(wrong_world(
+                "it exports none of `update` (input), `render` (output) or `export` (exporter)"
+                    .into(),
+            ));
+        }
+    };
+    let kind = kind.unwrap_or(PluginKind::Input);
 
     // Settings are keyed by the plugin's name, known after the handshake.
     let (mut store, instance) =
@@ -112,18 +198,19 @@ pub fn load(
         )?;
     store.set_epoch_deadline(deadline_ticks(limits.deadline));
     let info = instance
-        .call_describe(&mut store)
+        .describe(&mut store)
         .map_err(|e| PluginError::Handshake {
             name: label.to_string(),
             reason: explain_trap(&e, &store, limits),
         })?;
-    check_handshake(label, &info, PluginKind::Input)?;
+    check_handshake(label, &info, kind)?;
     let meta = Arc::new(PluginMeta::new(info, source));
     let settings = Arc::new(settings_of(&meta.name));
     store.data_mut().plugin = meta.name.as_str().into();
     store.data_mut().settings = settings.clone();
     Ok(LoadedPlugin {
         meta,
+        kind,
         pre,
         store,
         instance,
@@ -204,12 +291,12 @@ pub(crate) fn new_store(
 /// A fresh store and instance: used at load and after every trap.
 fn instantiate(
     engine: &GlintEngine,
-    pre: &InputPre<HostState>,
+    pre: &Pre,
     name: &str,
     limits: Limits,
     settings: &Arc<Vec<(String, ConfigValue)>>,
     readings: Arc<TickReadings>,
-) -> Result<(Store<HostState>, Input), String> {
+) -> Result<(Store<HostState>, Instance), String> {
     let mut store = new_store(engine, name, limits, settings, readings);
     let instance = pre
         .instantiate(&mut store)
@@ -270,9 +357,14 @@ enum Request {
         stats: StatsView,
         reply: Sender<Reply>,
     },
+    Render {
+        request: RenderRequest,
+        stats: StatsView,
+        reply: tokio::sync::oneshot::Sender<Result<Response, PluginError>>,
+    },
 }
 
-/// An actor's answer: which plugin, and its table or why not.
+/// An actor's answer to an update: which plugin, and its table or why not.
 pub struct Reply {
     pub index: usize,
     pub result: Result<Table, PluginError>,
@@ -282,6 +374,7 @@ pub struct Reply {
 /// call at a time.
 pub struct Actor {
     pub meta: Arc<PluginMeta>,
+    pub kind: PluginKind,
     pub counters: Arc<PluginCounters>,
     tx: Option<SyncSender<Request>>,
     thread: Option<JoinHandle<()>>,
@@ -291,9 +384,16 @@ impl Actor {
     /// Starts the actor of a loaded plugin; `index` comes back in its replies.
     pub fn spawn(plugin: LoadedPlugin, engine: Arc<GlintEngine>, index: usize) -> Actor {
         let meta = plugin.meta.clone();
+        let kind = plugin.kind;
         let counters = Arc::new(PluginCounters::default());
-        // Capacity 1: a plugin still busy with the previous tick is skipped, not queued.
-        let (tx, rx) = mpsc::sync_channel(1);
+        // Input: capacity 1, so a plugin still busy with the previous tick is skipped, not
+        // queued. Output: a few requests may wait their turn.
+        let capacity = if kind == PluginKind::Output {
+            OUTPUT_QUEUE
+        } else {
+            1
+        };
+        let (tx, rx) = mpsc::sync_channel(capacity);
         let thread_counters = counters.clone();
         let thread = std::thread::Builder::new()
             .name(format!("plugin-{}", meta.name))
@@ -301,9 +401,27 @@ impl Actor {
             .ok();
         Actor {
             meta,
+            kind,
             counters,
             tx: thread.as_ref().map(|_| tx),
             thread,
+        }
+    }
+
+    fn send(&self, request: Request) -> Result<(), PluginError> {
+        let name = self.meta.name.clone();
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or(PluginError::Stopped { name: name.clone() })?;
+        match tx.try_send(request) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(Request::Update { .. })) => Err(PluginError::Call {
+                name,
+                reason: "still busy with the previous tick; skipped".into(),
+            }),
+            Err(TrySendError::Full(Request::Render { .. })) => Err(PluginError::Busy { name }),
+            Err(TrySendError::Disconnected(_)) => Err(PluginError::Stopped { name }),
         }
     }
 
@@ -316,24 +434,34 @@ impl Actor {
         stats: StatsView,
         reply: Sender<Reply>,
     ) -> Result<(), PluginError> {
-        let name = self.meta.name.clone();
-        let tx = self
-            .tx
-            .as_ref()
-            .ok_or(PluginError::Stopped { name: name.clone() })?;
-        match tx.try_send(Request::Update {
+        self.send(Request::Update {
             tick,
             readings,
             stats,
             reply,
-        }) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(PluginError::Call {
-                name,
-                reason: "still busy with the previous tick; skipped".into(),
-            }),
-            Err(TrySendError::Disconnected(_)) => Err(PluginError::Stopped { name }),
-        }
+        })
+    }
+
+    /// Asks an output plugin to render a request; the answer arrives on the returned
+    /// receiver (which fails if the actor stopped). Fails at once if too many are waiting.
+    pub fn render(
+        &self,
+        request: RenderRequest,
+        stats: StatsView,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<Response, PluginError>>, PluginError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Request::Render {
+            request,
+            stats,
+            reply,
+        })?;
+        Ok(answer)
+    }
+
+    /// Whether the actor still runs (false once it could not restart after a trap).
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+            && !self.counters.stopped.load(Ordering::Relaxed)
     }
 }
 
@@ -355,59 +483,111 @@ fn run(
     counters: Arc<PluginCounters>,
 ) {
     let name = plugin.meta.name.clone();
-    let mut alive = true;
-    while let Ok(Request::Update {
-        tick,
-        readings,
-        stats,
-        reply,
-    }) = rx.recv()
-    {
-        if !alive {
-            let _ = reply.send(Reply {
-                index,
-                result: Err(PluginError::Stopped { name: name.clone() }),
-            });
-            continue;
+    while let Ok(request) = rx.recv() {
+        match request {
+            Request::Update {
+                tick,
+                readings,
+                stats,
+                reply,
+            } => {
+                let result = plugin
+                    .call(
+                        &engine,
+                        &counters,
+                        Some(readings),
+                        stats,
+                        |instance, store| match instance {
+                            Instance::Input(i) => i.call_update(store, tick),
+                            Instance::Output(_) => Ok(Err("an output plugin has no update".into())),
+                        },
+                    )
+                    .and_then(|table| check_table(&name, table));
+                if let Err(e) = &result
+                    && !matches!(e, PluginError::Trapped { .. } | PluginError::Stopped { .. })
+                {
+                    tracing::warn!("plugin {e}; left out of this tick");
+                }
+                // The scheduler may have given up waiting: nobody to tell then.
+                let _ = reply.send(Reply { index, result });
+            }
+            Request::Render {
+                request,
+                stats,
+                reply,
+            } => {
+                let result =
+                    plugin.call(
+                        &engine,
+                        &counters,
+                        None,
+                        stats,
+                        |instance, store| match instance {
+                            Instance::Output(o) => o.call_render(store, &request),
+                            Instance::Input(_) => Ok(Err("an input plugin renders nothing".into())),
+                        },
+                    );
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
+
+impl LoadedPlugin {
+    /// One guest call under the plugin's deadline, with the stats view (and this tick's
+    /// readings) in reach. A trap poisons the instance: it is replaced from the `InstancePre`.
+    fn call<T>(
+        &mut self,
+        engine: &GlintEngine,
+        counters: &PluginCounters,
+        readings: Option<Arc<TickReadings>>,
+        stats: StatsView,
+        f: impl FnOnce(&Instance, &mut Store<HostState>) -> wasmtime::Result<Result<T, String>>,
+    ) -> Result<T, PluginError> {
+        let name = self.meta.name.clone();
+        if counters.stopped.load(Ordering::Relaxed) {
+            return Err(PluginError::Stopped { name });
         }
         let started = Instant::now();
         counters.calls.fetch_add(1, Ordering::Relaxed);
         {
-            let data = plugin.store.data_mut();
-            data.readings = readings.clone();
+            let data = self.store.data_mut();
+            if let Some(readings) = readings {
+                data.readings = readings;
+            }
             data.stats = Some(stats);
         }
-        plugin
-            .store
-            .set_epoch_deadline(deadline_ticks(plugin.limits.deadline));
-        let outcome = plugin.instance.call_update(&mut plugin.store, tick);
-        plugin.store.data_mut().stats = None;
+        self.store
+            .set_epoch_deadline(deadline_ticks(self.limits.deadline));
+        let outcome = f(&self.instance, &mut self.store);
+        self.store.data_mut().stats = None;
         let result = match outcome {
-            Ok(Ok(table)) => check_table(&name, table),
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(reason)) => Err(PluginError::Call {
                 name: name.clone(),
                 reason: format!("reported an error: {reason}"),
             }),
             Err(trap) => {
-                let reason = explain_trap(&trap, &plugin.store, plugin.limits);
+                let reason = explain_trap(&trap, &self.store, self.limits);
                 tracing::error!("plugin {name} failed: {reason}; restarting it");
                 // After any trap the instance is poisoned: drop the store, start afresh.
                 counters.restarts.fetch_add(1, Ordering::Relaxed);
+                let readings = self.store.data().readings.clone();
                 match instantiate(
-                    &engine,
-                    &plugin.pre,
+                    engine,
+                    &self.pre,
                     &name,
-                    plugin.limits,
-                    &plugin.settings,
+                    self.limits,
+                    &self.settings,
                     readings,
                 ) {
                     Ok((store, instance)) => {
-                        plugin.store = store;
-                        plugin.instance = instance;
+                        self.store = store;
+                        self.instance = instance;
                     }
                     Err(e) => {
                         tracing::error!("plugin {name} cannot restart: {e}; plugin stopped");
-                        alive = false;
+                        counters.stopped.store(true, Ordering::Relaxed);
                     }
                 }
                 Err(PluginError::Trapped {
@@ -416,18 +596,13 @@ fn run(
                 })
             }
         };
-        if let Err(e) = &result {
+        if result.is_err() {
             counters.errors.fetch_add(1, Ordering::Relaxed);
-            // Traps were logged where they were handled, with the restart.
-            if !matches!(e, PluginError::Trapped { .. }) {
-                tracing::warn!("plugin {e}; left out of this tick");
-            }
         }
         counters
             .last_call_micros
             .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        // The scheduler may have given up waiting: nobody to tell then.
-        let _ = reply.send(Reply { index, result });
+        result
     }
 }
 

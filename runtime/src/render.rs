@@ -4,8 +4,9 @@
 
 use serde_json::{Map, Number, Value as Json};
 
-use crate::bindings::{Layout, Value};
-use crate::store::{PluginStats, Snapshot};
+use crate::bindings::{Decoration, Layout, Unit, Value};
+use crate::config::PluginLimits;
+use crate::store::{PluginStats, Snapshot, limit_for};
 
 /// One cell as JSON. Non-finite floats become null (JSON has no NaN).
 pub fn value(v: &Value) -> Json {
@@ -109,6 +110,156 @@ pub fn field(stats: &PluginStats, path: &str) -> Option<Json> {
         }
         _ => pick(&plugin(stats)),
     }
+}
+
+/// Milliseconds since the epoch as Glances' history timestamps: ISO 8601 with `+00:00`.
+pub fn iso_timestamp(unix_millis: u64) -> String {
+    let millis = i64::try_from(unix_millis).unwrap_or(i64::MAX);
+    match jiff::Timestamp::from_millisecond(millis) {
+        Ok(ts) => {
+            let text = format!("{ts:.6}");
+            text.strip_suffix('Z')
+                .map_or(text.clone(), |t| format!("{t}+00:00"))
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// A decoration as Glances names it, with `_LOG` when its limit logs events.
+pub fn decoration_name(decoration: Decoration, logged: bool) -> String {
+    let name = match decoration {
+        Decoration::Default => return "DEFAULT".into(),
+        Decoration::Ok => "OK",
+        Decoration::Careful => "CAREFUL",
+        Decoration::Warning => "WARNING",
+        Decoration::Critical => "CRITICAL",
+    };
+    if logged {
+        format!("{name}_LOG")
+    } else {
+        name.into()
+    }
+}
+
+/// The views of each row (Glances' `views`): per field, its decoration and display hints,
+/// nested like the stats.
+pub fn views(stats: &PluginStats, limits: Option<&PluginLimits>) -> Vec<Json> {
+    (0..stats
+        .table
+        .rows
+        .len()
+        .max(usize::from(stats.meta.layout != Layout::List)))
+        .map(|r| {
+            let key = stats.row_key(r);
+            let mut object = Map::new();
+            for (c, column) in stats.table.columns.iter().enumerate() {
+                let decoration = stats
+                    .decorations
+                    .get(r)
+                    .and_then(|row| row.get(c))
+                    .copied()
+                    .unwrap_or(Decoration::Default);
+                let logged = limit_for(limits, key.as_deref(), column).is_some_and(|l| l.log);
+                let view = serde_json::json!({
+                    "decoration": decoration_name(decoration, logged),
+                    "optional": false,
+                    "additional": false,
+                    "splittable": false,
+                    "hidden": false,
+                });
+                insert_path(&mut object, column, view);
+            }
+            Json::Object(object)
+        })
+        .collect()
+}
+
+/// A plugin's limits as Glances' flat dict: `history_size`, then `<plugin>_<field>_careful`
+/// (and `_warning`, `_critical`, `_log`, `_per`); per-item limits as
+/// `<plugin>_<key>_<field>_...`.
+pub fn limits(plugin: &str, limits: Option<&PluginLimits>, history_size: usize) -> Json {
+    let mut out = Map::new();
+    out.insert("history_size".into(), Json::from(history_size as f64));
+    let Some(limits) = limits else {
+        return Json::Object(out);
+    };
+    let mut put = |prefix: String, limit: &crate::config::Limit| {
+        for (name, value) in [
+            ("careful", limit.careful),
+            ("warning", limit.warning),
+            ("critical", limit.critical),
+        ] {
+            if let Some(v) = value.and_then(Number::from_f64) {
+                out.insert(format!("{prefix}_{name}"), Json::Number(v));
+            }
+        }
+        if limit.log {
+            out.insert(format!("{prefix}_log"), serde_json::json!(["True"]));
+        }
+        if let Some(per) = &limit.per {
+            out.insert(format!("{prefix}_per"), serde_json::json!([per]));
+        }
+    };
+    for (field, limit) in &limits.fields {
+        put(format!("{plugin}_{field}"), limit);
+    }
+    for (key, fields) in &limits.keys {
+        for (field, limit) in fields {
+            put(format!("{plugin}_{key}_{field}"), limit);
+        }
+    }
+    Json::Object(out)
+}
+
+/// A unit as the API names it.
+pub fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::None => "",
+        Unit::Number => "number",
+        Unit::Percent => "percent",
+        Unit::Bytes => "bytes",
+        Unit::Bits => "bits",
+        Unit::Seconds => "seconds",
+        Unit::Milliseconds => "milliseconds",
+        Unit::Hertz => "hertz",
+        Unit::Celsius => "celsius",
+        Unit::Rpm => "rpm",
+        Unit::Text => "text",
+        Unit::Timestamp => "timestamp",
+    }
+}
+
+/// Every column a plugin reports, with unit and description: its declared fields, and for a
+/// rate field the `_gauge` and `_rate_per_sec` columns derived from it.
+pub fn fields(meta: &crate::store::PluginMeta) -> Vec<Json> {
+    let mut out = Vec::new();
+    for f in &meta.fields {
+        let unit = unit_name(f.unit);
+        out.push(serde_json::json!({
+            "name": f.name,
+            "description": f.description,
+            "unit": unit,
+            "rate": f.is_rate,
+            "history": f.keep_history,
+        }));
+        if f.is_rate {
+            out.push(serde_json::json!({
+                "name": format!("{}_gauge", f.name),
+                "description": format!("{} (cumulative counter)", f.description),
+                "unit": unit,
+                "rate": false,
+                "history": false,
+            }));
+            out.push(serde_json::json!({
+                "name": format!("{}_rate_per_sec", f.name),
+                "description": format!("{} (per second)", f.description),
+                "unit": format!("{unit}/s"),
+                "rate": false,
+                "history": f.keep_history,
+            }));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,226 @@
+//! Notifications: what happened on each tick (stats updated, alerts begun or ended, plugins
+//! restarted or stopped), worked out by diffing ticks and broadcast to any number of
+//! subscribers without ever waiting for one.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{Value as Json, json};
+use tokio::sync::broadcast;
+
+use crate::plugin::Actor;
+use crate::render;
+use crate::store::{Snapshot, number};
+
+/// Events a subscriber may fall behind by before it is told it lagged and skips ahead:
+/// 64 ticks is two minutes at the default refresh, far more than a live client ever trails
+/// by, and the buffer holds only `Arc`s of snapshots already kept.
+pub const EVENT_BUFFER: usize = 64;
+
+/// The plugin whose rows are the alert events (begin, end, type, state...).
+const ALERT_PLUGIN: &str = "alert";
+
+/// One notification.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A tick published a snapshot.
+    Tick(Arc<Snapshot>),
+    /// An alert began (`end` is -1) or ended: the alert plugin's row.
+    Alert { begun: bool, row: Json },
+    /// A plugin changed state: `loaded`, `restarted` (after a trap) or `stopped`.
+    Plugin {
+        name: String,
+        kind: &'static str,
+        status: &'static str,
+        restarts: u64,
+        errors: u64,
+    },
+}
+
+impl Event {
+    /// The SSE event name and the `type` of the JSON form.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Tick(_) => "tick",
+            Event::Alert { begun: true, .. } => "alert_begin",
+            Event::Alert { begun: false, .. } => "alert_end",
+            Event::Plugin { .. } => "plugin",
+        }
+    }
+
+    /// The event as a subscriber sees it; `plugins` filters tick events to those plugins and
+    /// includes their stats (empty: every plugin, names only). `None` when the filter leaves
+    /// nothing of it.
+    pub fn to_json(&self, plugins: &[String]) -> Option<Json> {
+        let mut object = match self {
+            Event::Tick(snapshot) => {
+                let names: Vec<&str> = snapshot
+                    .plugins
+                    .iter()
+                    .map(|p| p.meta.name.as_str())
+                    .filter(|n| plugins.is_empty() || plugins.iter().any(|p| p == n))
+                    .collect();
+                let mut object = json!({
+                    "seq": snapshot.seq,
+                    "timestamp": crate::render::iso_timestamp(snapshot.unix_millis),
+                    "unix_millis": snapshot.unix_millis,
+                    "plugins": names,
+                });
+                if !plugins.is_empty() {
+                    object["stats"] = render::plugins(snapshot, plugins);
+                }
+                object
+            }
+            Event::Alert { row, .. } => json!({ "alert": row }),
+            Event::Plugin {
+                name,
+                kind,
+                status,
+                restarts,
+                errors,
+            } => {
+                if !plugins.is_empty() && !plugins.contains(name) {
+                    return None;
+                }
+                json!({
+                    "plugin": name, "kind": kind, "status": status,
+                    "restarts": restarts, "errors": errors,
+                })
+            }
+        };
+        object["type"] = Json::from(self.kind());
+        Some(object)
+    }
+}
+
+/// The broadcast side: the tick thread sends, each subscriber has its own receiver.
+#[derive(Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<Event>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Hub {
+        Hub {
+            tx: broadcast::channel(EVENT_BUFFER).0,
+        }
+    }
+
+    /// Sends to every subscriber; never blocks (a slow subscriber lags instead).
+    pub fn send(&self, event: Event) {
+        // No subscriber is not an error: nobody is listening right now.
+        let _ = self.tx.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+}
+
+/// Works out the events of each tick by comparing it with the one before.
+#[derive(Default)]
+pub struct Tracker {
+    /// Ongoing alerts, by (type, begin).
+    ongoing: HashSet<(String, i64)>,
+    /// Per plugin: (restarts, running) at the previous tick.
+    plugins: BTreeMap<String, (u64, bool)>,
+}
+
+impl Tracker {
+    /// The events of a tick: plugin state changes, alert changes, then the tick itself.
+    pub fn observe<'a>(
+        &mut self,
+        snapshot: &Arc<Snapshot>,
+        actors: impl Iterator<Item = &'a Actor>,
+    ) -> Vec<Event> {
+        let mut events = Vec::new();
+        for actor in actors {
+            let restarts = actor
+                .counters
+                .restarts
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let running = actor.is_running();
+            let previous = self
+                .plugins
+                .insert(actor.meta.name.clone(), (restarts, running));
+            let status = match previous {
+                None => Some("loaded"),
+                Some((_, true)) if !running => Some("stopped"),
+                Some((before, _)) if restarts > before && running => Some("restarted"),
+                _ => None,
+            };
+            if let Some(status) = status {
+                events.push(Event::Plugin {
+                    name: actor.meta.name.clone(),
+                    kind: kind_name(actor.kind),
+                    status,
+                    restarts,
+                    errors: actor
+                        .counters
+                        .errors
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                });
+            }
+        }
+        events.extend(self.alerts(snapshot));
+        events.push(Event::Tick(snapshot.clone()));
+        events
+    }
+
+    fn alerts(&mut self, snapshot: &Snapshot) -> Vec<Event> {
+        let Some(stats) = snapshot.get(ALERT_PLUGIN) else {
+            return Vec::new();
+        };
+        let (Some(kind), Some(begin), Some(end)) = (
+            stats.column("type"),
+            stats.column("begin"),
+            stats.column("end"),
+        ) else {
+            return Vec::new();
+        };
+        let mut events = Vec::new();
+        let mut now_ongoing = HashSet::new();
+        for (i, row) in stats.table.rows.iter().enumerate() {
+            let id = (
+                row.get(kind)
+                    .map(crate::store::key_text)
+                    .unwrap_or_default(),
+                row.get(begin).and_then(number).unwrap_or(0.0) as i64,
+            );
+            let ended = row.get(end).and_then(number).is_some_and(|e| e >= 0.0);
+            if ended {
+                if self.ongoing.contains(&id) {
+                    events.push(Event::Alert {
+                        begun: false,
+                        row: render::row(stats, i),
+                    });
+                }
+            } else {
+                if !self.ongoing.contains(&id) {
+                    events.push(Event::Alert {
+                        begun: true,
+                        row: render::row(stats, i),
+                    });
+                }
+                now_ongoing.insert(id);
+            }
+        }
+        self.ongoing = now_ongoing;
+        events
+    }
+}
+
+/// A plugin kind as the API names it.
+pub fn kind_name(kind: crate::bindings::PluginKind) -> &'static str {
+    match kind {
+        crate::bindings::PluginKind::Input => "input",
+        crate::bindings::PluginKind::Output => "output",
+        crate::bindings::PluginKind::Exporter => "exporter",
+    }
+}

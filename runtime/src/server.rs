@@ -1,0 +1,205 @@
+//! Server mode: the APIv3 routes over HTTP (axum), answered from the published snapshot so a
+//! request never waits for the tick; notifications, basic auth, gzip, CORS and the output
+//! plugins mounted under `/api/3/outputs` (and `/metrics`).
+
+mod api;
+mod error;
+mod notify;
+mod openapi;
+mod outputs;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::auth::Credentials;
+use crate::events::Hub;
+use crate::plugin::Actor;
+use crate::store::{PluginMeta, Snapshot, Store};
+
+pub use error::ApiError;
+pub use openapi::{ROUTES, Route, document as openapi_document};
+
+/// What the server needs from the rest of glint.
+pub struct Shared {
+    pub store: Arc<Store>,
+    pub hub: Hub,
+    /// The input plugins that run, in display order (known before their first tick).
+    pub inputs: Vec<Arc<PluginMeta>>,
+    pub outputs: Vec<Arc<Actor>>,
+    pub history_size: usize,
+    pub credentials: Option<Credentials>,
+    /// Deadline of one output plugin call: how long a render may take.
+    pub plugin_deadline: std::time::Duration,
+    cache: ArcSwap<Cache>,
+}
+
+impl Shared {
+    pub fn new(
+        store: Arc<Store>,
+        hub: Hub,
+        inputs: Vec<Arc<PluginMeta>>,
+        outputs: Vec<Arc<Actor>>,
+        history_size: usize,
+        credentials: Option<Credentials>,
+        plugin_deadline: std::time::Duration,
+    ) -> Shared {
+        Shared {
+            store,
+            hub,
+            inputs,
+            outputs,
+            history_size,
+            credentials,
+            plugin_deadline,
+            cache: ArcSwap::from_pointee(Cache::default()),
+        }
+    }
+
+    /// The rendered answers of the current snapshot: each rendered once, on first request.
+    fn cache(&self, snapshot: &Arc<Snapshot>) -> Arc<Cache> {
+        let current = self.cache.load_full();
+        if current.seq == snapshot.seq && current.plugins.len() == snapshot.plugins.len() {
+            return current;
+        }
+        let fresh = Arc::new(Cache {
+            seq: snapshot.seq,
+            all: Default::default(),
+            plugins: (0..snapshot.plugins.len())
+                .map(|_| Default::default())
+                .collect(),
+        });
+        // Two requests racing here both render once; the later store wins. Harmless.
+        self.cache.store(fresh.clone());
+        fresh
+    }
+}
+
+/// JSON bodies of one snapshot, `[with views, without views]`.
+#[derive(Default)]
+struct Cache {
+    seq: u64,
+    all: [OnceLock<Bytes>; 2],
+    /// By position in the snapshot.
+    plugins: Vec<[OnceLock<Bytes>; 2]>,
+}
+
+/// Server settings from the command line and config.
+pub struct Options {
+    pub addr: SocketAddr,
+    pub cors_origins: Vec<String>,
+    pub webui: bool,
+}
+
+/// The whole application: every documented route, errors as JSON, then auth, gzip, CORS.
+pub fn router(shared: Arc<Shared>, options: &Options) -> Router {
+    let mut router = Router::new();
+    for route in ROUTES {
+        router = router.route(route.path, (route.handler)());
+    }
+    let webui = options.webui;
+    let router = router
+        .route("/", get(move || api::root(webui)))
+        .fallback(|| async { ApiError::not_found_route() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(shared.clone())
+        .layer(middleware::from_fn_with_state(shared, authenticate))
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("the server hit a bug answering this request; it is logged")
+                .into_response()
+        }));
+    match cors(&options.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// CORS from the configured origins: `*` for any, else the listed ones.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let layer = CorsLayer::new().allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]);
+    if origins.iter().any(|o| o == "*") {
+        return Some(layer.allow_origin(AllowOrigin::any()));
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(
+        layer
+            .allow_origin(AllowOrigin::list(list))
+            .allow_headers([header::AUTHORIZATION]),
+    )
+}
+
+/// HTTP basic auth on everything but `/api/3/status` (clients probe it to find the server).
+async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    if shared.credentials.is_none() {
+        return next.run(request).await;
+    }
+    if request.uri().path() == "/api/3/status" {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let Some(given) = given else {
+        return ApiError::unauthorized(
+            "this glint needs a user name and password (HTTP basic auth)",
+        )
+        .into_response();
+    };
+    // Argon2 takes tens of milliseconds: off the async workers.
+    let shared_check = shared.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        shared_check
+            .credentials
+            .as_ref()
+            .is_some_and(|c| c.check(&given))
+    })
+    .await
+    .unwrap_or(false);
+    if ok {
+        next.run(request).await
+    } else {
+        ApiError::unauthorized("wrong user name or password").into_response()
+    }
+}
+
+/// Binds the listener, with an error that says what to do when the address is taken.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, std::io::Error> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                "something else listens there (another glint or Glances?); choose another port with -p"
+            }
+            std::io::ErrorKind::AddrNotAvailable => {
+                "this machine has no such address; choose one of its addresses with -B"
+            }
+            std::io::ErrorKind::PermissionDenied => "ports below 1024 need privileges; use -p 61208",
+            _ => "check -B and -p",
+        };
+        std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}; {hint}"))
+    })
+}
+
+/// Serves until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> Result<(), std::io::Error> {
+    axum::serve(listener, app).await
+}
