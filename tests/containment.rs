@@ -14,7 +14,7 @@ use glint::host::StatsView;
 use glint::monitor::{Monitor, PluginFile};
 use glint::plugin::{Limits, PluginError};
 use glint::readings::TickReadings;
-use glint::store::{PluginSource, Store};
+
 use glint_tests::{glint, guest, run_with_limit};
 use host_collectors::Source;
 
@@ -160,11 +160,15 @@ fn an_api_version_the_host_cannot_serve_is_refused_with_the_reason() {
 
 #[test]
 fn a_component_of_another_world_or_not_a_component_is_refused() {
-    let (_, refused) = monitor(&["output"]);
+    // The exporter world is not run yet: refused with the reason, the rest runs.
+    let (monitor, refused) = monitor(&["exporter"]);
     assert_eq!(refused.len(), 1);
+    assert_eq!(monitor.actors().len(), 2);
     let message = refused[0].error.to_string();
     assert!(
-        message.contains("does not implement glint's input world"),
+        message.contains("test_exporter")
+            && message.contains("it is an exporter")
+            && message.contains("does not run exporters yet"),
         "{message}"
     );
 
@@ -192,47 +196,32 @@ fn output_and_exporter_test_guests_load_and_answer() {
         Arc::new(Source::live()),
         Arc::from(Vec::new()),
     ));
-    let store = Arc::new(Store::new(10, Default::default()));
-    let snapshot = Arc::new(glint::store::Snapshot {
-        seq: 1,
-        unix_millis: 0,
-        plugins: vec![Arc::new(glint::store::PluginStats {
-            meta: Arc::new(glint::store::PluginMeta {
-                name: "mem".into(),
-                description: String::new(),
-                api_version: 1,
-                layout: glint::bindings::Layout::Record,
-                fields: Vec::new(),
-                reads: Vec::new(),
-                source: PluginSource::Embedded,
-                history_columns: Vec::new(),
-            }),
-            table: Table {
-                key: None,
-                columns: vec!["percent".into()],
-                rows: vec![vec![Value::Float(42.0)]],
+    // The output guest runs as an actor beside the input plugins, told apart by its exports.
+    let (mut monitor, refused) = monitor(&["output"]);
+    assert!(refused.is_empty());
+    assert_eq!(monitor.actors().len(), 2);
+    let output = monitor.outputs()[0].clone();
+    assert_eq!(output.meta.name, "test-output");
+    monitor.tick();
+    let store = monitor.store();
+    let answer = output
+        .render(
+            Request {
+                path: String::new(),
+                query: Vec::new(),
             },
-            decorations: Vec::new(),
-        })],
-    });
-    let output = std::fs::read(guest(glint::embedded::GUEST_DIR, "output")).expect("output guest");
-    let (info, response) = glint::worlds::render_once(
-        &engine,
-        "test-output",
-        &output,
-        limits,
-        StatsView { snapshot, store },
-        readings.clone(),
-        &Request {
-            path: String::new(),
-            query: Vec::new(),
-        },
-    )
-    .expect("output guest loads");
-    assert_eq!(info.name, "test-output");
-    let response = response.expect("render succeeds");
+            StatsView {
+                snapshot: store.snapshot(),
+                store: store.clone(),
+            },
+        )
+        .expect("the actor takes the request");
+    let response = answer
+        .blocking_recv()
+        .expect("the actor answers")
+        .expect("render succeeds");
     assert_eq!(response.status, 200);
-    assert_eq!(String::from_utf8_lossy(&response.body).trim(), "mem");
+    assert_eq!(String::from_utf8_lossy(&response.body), "cpu\nmem\n");
 
     let exporter =
         std::fs::read(guest(glint::embedded::GUEST_DIR, "exporter")).expect("exporter guest");

@@ -467,6 +467,11 @@ fn plugins_lists_every_default_plugin_with_its_handshake() {
             "{line}"
         );
     }
+    let prometheus = text
+        .lines()
+        .find(|l| l.starts_with("prometheus "))
+        .unwrap_or_else(|| panic!("the prometheus output plugin is not listed:\n{text}"));
+    assert!(prometheus.contains("output"), "{prometheus}");
 }
 
 #[test]

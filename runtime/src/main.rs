@@ -237,9 +237,18 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     }
 
     let mut printer = match (&cli.stdout, &cli.stdout_json, &cli.stdout_csv) {
-        (Some(l), _, _) => Some(Printer::new(Format::Text, &split_list(std::slice::from_ref(l)))),
-        (_, Some(l), _) => Some(Printer::new(Format::Json, &split_list(std::slice::from_ref(l)))),
-        (_, _, Some(l)) => Some(Printer::new(Format::Csv, &split_list(std::slice::from_ref(l)))),
+        (Some(l), _, _) => Some(Printer::new(
+            Format::Text,
+            &split_list(std::slice::from_ref(l)),
+        )),
+        (_, Some(l), _) => Some(Printer::new(
+            Format::Json,
+            &split_list(std::slice::from_ref(l)),
+        )),
+        (_, _, Some(l)) => Some(Printer::new(
+            Format::Csv,
+            &split_list(std::slice::from_ref(l)),
+        )),
         _ if serving => None,
         // Until the terminal UI lands, the default mode prints a summary line per refresh.
         _ => {
@@ -424,7 +433,8 @@ fn print_plugins(monitor: &Monitor, refused: &[glint::monitor::Refused]) {
         "{:<14} {:<6} {:>3} {:<7} {:>6} {:<9} DESCRIPTION",
         "NAME", "KIND", "API", "LAYOUT", "FIELDS", "SOURCE"
     );
-    for actor in monitor.actors() {
+    let outputs = monitor.outputs().iter().map(|a| &**a);
+    for actor in monitor.actors().iter().chain(outputs) {
         let m = &actor.meta;
         let layout = match m.layout {
             glint::bindings::Layout::Record => "record",
@@ -434,7 +444,7 @@ fn print_plugins(monitor: &Monitor, refused: &[glint::monitor::Refused]) {
         println!(
             "{:<14} {:<6} {:>3} {:<7} {:>6} {:<9} {}",
             m.name,
-            "input",
+            glint::events::kind_name(actor.kind),
             m.api_version,
             layout,
             m.fields.len(),

@@ -38,9 +38,7 @@ pub const OUTPUT_QUEUE: usize = 8;
 pub enum PluginError {
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
-    #[error(
-        "{name}: does not implement a glint world it can run ({reason}); build it with glint-sdk (export_input! or export_output_world!)"
-    )]
+    #[error("{name}: not a plugin this glint can run: {reason}")]
     WrongWorld { name: String, reason: String },
     #[error(
         "{name}: built for plugin API version {found}, but this glint serves {supported:?}; rebuild the plugin against glint-sdk {sdk}"
@@ -158,7 +156,11 @@ pub fn load(
         name: label.to_string(),
         reason,
     };
-    let linked = |e: wasmtime::Error| wrong_world(format!("{e:#}"));
+    let linked = |e: wasmtime::Error| {
+        wrong_world(format!(
+            "{e:#}; build it with glint-sdk (export_input! or export_output_world!) against this glint's WIT"
+        ))
+    };
     let mut linker = wasi_linker(engine).map_err(linked)?;
     let kind = world_of(engine, &component);
     let pre = match kind {
@@ -181,7 +183,8 @@ pub fn load(
         }
         None => {
             return Err(wrong_world(
-                "it exports none of `update` (input), `render` (output) or `export` (exporter)"
+                "it exports none of `update` (input), `render` (output) or `export` (exporter); \
+                 build it with glint-sdk (export_input! or export_output_world!)"
                     .into(),
             ));
         }

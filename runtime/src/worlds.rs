@@ -1,53 +1,17 @@
-//! Loading components of the `output` and `exporter` worlds: link, handshake and one call.
-//! The host does not serve them yet (the server and export pipeline come later); this is
-//! the contract they will be held to, and how their test guests are checked.
+//! Loading a component of the `exporter` world: link, handshake and one call. The export
+//! pipeline comes later; this is the contract exporters will be held to, and how their test
+//! guest is checked. (Output plugins run as actors: see `plugin`.)
 
 use std::sync::Arc;
 
 use wasmtime::component::HasSelf;
 
 use crate::bindings::exporter::Exporter;
-use crate::bindings::input::glint::plugin::types::{Batch, ExportError, Request, Response};
-use crate::bindings::output::Output;
+use crate::bindings::input::glint::plugin::types::{Batch, ExportError};
 use crate::bindings::{PluginInfo, PluginKind};
 use crate::engine::GlintEngine;
-use crate::host::StatsView;
 use crate::plugin::{Limits, PluginError, check_handshake, explain_trap, new_store, wasi_linker};
 use crate::readings::TickReadings;
-
-/// Loads an output plugin, checks its handshake and renders one request.
-pub fn render_once(
-    engine: &GlintEngine,
-    label: &str,
-    bytes: &[u8],
-    limits: Limits,
-    stats: StatsView,
-    readings: Arc<TickReadings>,
-    request: &Request,
-) -> Result<(PluginInfo, Result<Response, String>), PluginError> {
-    let wrong_world = |e: wasmtime::Error| PluginError::WrongWorld {
-        name: label.to_string(),
-        reason: format!("{e:#}"),
-    };
-    let component = engine.component(label, bytes)?;
-    let mut linker = wasi_linker(engine).map_err(wrong_world)?;
-    Output::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(wrong_world)?;
-    let mut store = new_store(engine, label, limits, &Arc::new(Vec::new()), readings);
-    store.data_mut().stats = Some(stats);
-    let output = Output::instantiate(&mut store, &component, &linker).map_err(wrong_world)?;
-    let call_failed = |e: wasmtime::Error, store: &wasmtime::Store<_>| PluginError::Call {
-        name: label.to_string(),
-        reason: explain_trap(&e, store, limits),
-    };
-    let info = output
-        .call_describe(&mut store)
-        .map_err(|e| call_failed(e, &store))?;
-    check_handshake(label, &info, PluginKind::Output)?;
-    let response = output
-        .call_render(&mut store, request)
-        .map_err(|e| call_failed(e, &store))?;
-    Ok((info, response))
-}
 
 /// Loads an exporter, checks its handshake and exports one batch. The exporter gets no
 /// network: nothing is granted yet.

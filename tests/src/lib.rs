@@ -121,3 +121,141 @@ pub fn check_fields(plugin: &str, object: &Value, fields: &[(&str, Kind)]) -> Ve
 pub fn guest(dir: &str, name: &str) -> PathBuf {
     Path::new(dir).join(format!("glint_test_{name}.wasm"))
 }
+
+/// A `glint -s` started by a test on a free loopback port, stopped (by PID) when dropped.
+/// Its stdout and stderr go to files, so a chatty glint never blocks on a full pipe.
+pub struct Server {
+    child: std::process::Child,
+    pub port: u16,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+/// A free TCP port on 127.0.0.1 (the OS picks it; released just before glint binds it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+impl Server {
+    /// Starts `glint -s -p PORT ARGS...`, feeding `stdin` if given, and waits until
+    /// /api/3/status answers.
+    pub fn start(bin: &str, tmp: &Path, args: &[&str], stdin: Option<&str>) -> Server {
+        let port = free_port();
+        std::fs::create_dir_all(tmp).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
+        let stdout = tmp.join(format!("glint-{port}.out"));
+        let stderr = tmp.join(format!("glint-{port}.err"));
+        let file =
+            |p: &Path| std::fs::File::create(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let mut cmd = glint(bin, tmp);
+        cmd.args(["-s", "-p", &port.to_string()])
+            .args(args)
+            .stdout(file(&stdout))
+            .stderr(file(&stderr))
+            .stdin(if stdin.is_some() {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            });
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            use std::io::Write;
+            pipe.write_all(text.as_bytes())
+                .unwrap_or_else(|e| panic!("writing glint's stdin: {e}"));
+        }
+        let server = Server {
+            child,
+            port,
+            stdout,
+            stderr,
+        };
+        // A cold start compiles every plugin: allow a minute on a loaded 2-core machine.
+        let started = Instant::now();
+        loop {
+            if server.get("/api/3/status").0 == 200 {
+                return server;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                panic!(
+                    "glint -s did not answer within 60 s; stderr: {}",
+                    server.stderr_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// GET with optional headers: (status, content type, body). Connection failures are
+    /// status 0.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+        let mut request = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .get(&self.url(path));
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        let response = match request.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(_) => return (0, String::new(), Vec::new()),
+        };
+        let status = response.status();
+        let content_type = response.content_type().to_string();
+        let mut body = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut response.into_reader(), &mut body);
+        (status, content_type, body)
+    }
+
+    /// GET: (status, body as JSON, or Null when it is not JSON).
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let (status, _, body) = self.get_with(path, &[]);
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// Waits until the snapshot has `plugin` with at least `ticks` ticks behind it.
+    pub fn wait_ticks(&self, plugin: &str, ticks: usize) {
+        let started = Instant::now();
+        loop {
+            let (_, history) = self.get(&format!("/api/3/{plugin}/history"));
+            let points = history["stats"][0]
+                .as_object()
+                .and_then(|o| o.values().next())
+                .and_then(|v| v.as_array())
+                .map_or(0, |a| a.len());
+            if points >= ticks {
+                return;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                panic!(
+                    "{plugin} has {points} points of history after 60 s; stderr: {}",
+                    self.stderr_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
