@@ -820,3 +820,81 @@ fn metrics_pass_promtool_and_a_real_prometheus_scrapes_them() {
         "{labelled}"
     );
 }
+
+#[test]
+fn alerts_and_plugin_restarts_are_notified() {
+    // A logged limit on loopback's receive rate, crossed while the test pushes data through
+    // 127.0.0.1 and left when it stops: an alert begins, then ends.
+    let config = tmp().join("alert-events.toml");
+    std::fs::write(
+        &config,
+        "[plugins.network]\nhide = []\n\n[limits.network.keys.\"lo\"]\n\
+         bytes_recv_rate_per_sec = { careful = 2000000.0, warning = 5000000.0, critical = 10000000.0, log = true }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let panicking = glint_tests::guest(glint::embedded::GUEST_DIR, "panic");
+    let server = server(&[
+        "-C",
+        &config.display().to_string(),
+        "--plugin",
+        &panicking.display().to_string(),
+    ]);
+    let mut events = subscribe(&server, "/api/3/events");
+
+    // A plugin that panics on every call is restarted: a `plugin` event says so.
+    let restarted = read_until(&mut events, |e| {
+        e["type"] == "plugin" && e["plugin"] == "test-panic" && e["status"] == "restarted"
+    });
+    assert!(
+        restarted["restarts"].as_u64().unwrap_or(0) >= 1,
+        "{restarted}"
+    );
+    assert_eq!(restarted["kind"], "input");
+
+    // Load: at least 20 MB/s through loopback for two seconds.
+    let sink = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let sink_addr = sink.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let reader = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = sink.accept() {
+            let _ = std::io::copy(&mut s, &mut std::io::sink());
+        }
+    });
+    let mut source = std::net::TcpStream::connect(sink_addr).unwrap_or_else(|e| panic!("{e}"));
+    let chunk = vec![0u8; 1 << 20];
+    let pushing = Instant::now();
+    while pushing.elapsed() < Duration::from_secs(2) {
+        let _ = source.write_all(&chunk);
+    }
+    drop(source);
+    let _ = reader.join();
+
+    let begun = read_until(&mut events, |e| {
+        e["type"] == "alert_begin" && e["alert"]["type"] == "NETWORK_BYTES_RECV_RATE_PER_SEC_LO"
+    });
+    assert_eq!(begun["alert"]["end"], -1, "{begun}");
+    let ended = read_until(&mut events, |e| {
+        e["type"] == "alert_end" && e["alert"]["type"] == "NETWORK_BYTES_RECV_RATE_PER_SEC_LO"
+    });
+    assert!(
+        ended["alert"]["end"].as_i64().unwrap_or(-1)
+            >= begun["alert"]["begin"].as_i64().unwrap_or(0),
+        "{ended}"
+    );
+}
+
+/// Reads events until one matches (30 s at most).
+fn read_until(reader: &mut impl BufRead, matches: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        for event in read_sse(reader, 1, "") {
+            if matches(&event) {
+                return event;
+            }
+            if event["type"] != "tick" {
+                seen.push(event);
+            }
+        }
+    }
+    panic!("no such event in 30 s; other events: {seen:?}");
+}

@@ -224,3 +224,101 @@ pub fn kind_name(kind: crate::bindings::PluginKind) -> &'static str {
         crate::bindings::PluginKind::Exporter => "exporter",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::{Layout, Table, Value};
+    use crate::store::{PluginMeta, PluginSource, PluginStats};
+
+    fn snapshot(seq: u64, alerts: &[(&str, i64, i64)]) -> Arc<Snapshot> {
+        let meta = Arc::new(PluginMeta {
+            name: ALERT_PLUGIN.into(),
+            description: String::new(),
+            api_version: 1,
+            layout: Layout::List,
+            fields: Vec::new(),
+            reads: Vec::new(),
+            source: PluginSource::Embedded,
+            history_columns: Vec::new(),
+        });
+        let table = Table {
+            key: None,
+            columns: vec!["begin".into(), "end".into(), "type".into()],
+            rows: alerts
+                .iter()
+                .map(|(kind, begin, end)| {
+                    vec![
+                        Value::Int(*begin),
+                        Value::Int(*end),
+                        Value::Text(kind.to_string()),
+                    ]
+                })
+                .collect(),
+        };
+        Arc::new(Snapshot {
+            seq,
+            unix_millis: seq * 1000,
+            plugins: vec![Arc::new(PluginStats {
+                meta,
+                table,
+                decorations: Vec::new(),
+            })],
+        })
+    }
+
+    fn kinds(events: &[Event]) -> Vec<&'static str> {
+        events.iter().map(Event::kind).collect()
+    }
+
+    #[test]
+    fn alerts_begin_once_and_end_once() {
+        let mut tracker = Tracker::default();
+        let none: [&Actor; 0] = [];
+        let e = tracker.observe(&snapshot(1, &[]), none.into_iter());
+        assert_eq!(kinds(&e), ["tick"]);
+        let e = tracker.observe(&snapshot(2, &[("MEM_PERCENT", 100, -1)]), none.into_iter());
+        assert_eq!(kinds(&e), ["alert_begin", "tick"]);
+        let e = tracker.observe(&snapshot(3, &[("MEM_PERCENT", 100, -1)]), none.into_iter());
+        assert_eq!(kinds(&e), ["tick"]);
+        let e = tracker.observe(
+            &snapshot(4, &[("MEM_PERCENT", 100, 104), ("LOAD_MIN1", 103, -1)]),
+            none.into_iter(),
+        );
+        assert_eq!(kinds(&e), ["alert_end", "alert_begin", "tick"]);
+        let end = e[0].to_json(&[]).unwrap_or_default();
+        assert_eq!(end["alert"]["type"], "MEM_PERCENT");
+        assert_eq!(end["alert"]["end"], 104);
+        // An ended event stays in the list: it is not reported again.
+        let e = tracker.observe(
+            &snapshot(5, &[("MEM_PERCENT", 100, 104), ("LOAD_MIN1", 103, -1)]),
+            none.into_iter(),
+        );
+        assert_eq!(kinds(&e), ["tick"]);
+    }
+
+    #[test]
+    fn tick_events_filter_plugins_and_carry_their_stats() {
+        let tick = Event::Tick(snapshot(7, &[("MEM_PERCENT", 1, -1)]));
+        let plain = tick.to_json(&[]).unwrap_or_default();
+        assert_eq!(plain["seq"], 7);
+        assert_eq!(plain["plugins"], json!(["alert"]));
+        assert!(plain.get("stats").is_none());
+        let filtered = tick.to_json(&["alert".to_string()]).unwrap_or_default();
+        assert_eq!(filtered["stats"]["alert"][0]["type"], "MEM_PERCENT");
+        let other = tick.to_json(&["cpu".to_string()]).unwrap_or_default();
+        assert_eq!(other["plugins"], json!([]));
+        let lifecycle = Event::Plugin {
+            name: "cpu".into(),
+            kind: "input",
+            status: "restarted",
+            restarts: 1,
+            errors: 1,
+        };
+        assert!(lifecycle.to_json(&["mem".to_string()]).is_none());
+        assert_eq!(
+            lifecycle.to_json(&[]).unwrap_or_default()["status"],
+            "restarted"
+        );
+    }
+}
