@@ -10,6 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::{Digest, Sha256};
+
 /// Guest crates whose directory name starts with this are test guests: built (the engine's
 /// tests load them) but not embedded.
 const TEST_PREFIX: &str = "test-";
@@ -84,8 +86,8 @@ fn run() -> Result<(), String> {
 
     let out_wasm = target_dir.join("wasm32-wasip2").join("guest");
     let mut generated = String::from(
-        "/// The default plugins: (name, component bytes), in display order.\n\
-         pub static DEFAULT_PLUGINS: &[(&str, &[u8])] = &[\n",
+        "/// The default plugins, in display order.\n\
+         pub static DEFAULT_PLUGINS: &[EmbeddedPlugin] = &[\n",
     );
     for (dir, package) in &guests {
         let name = dir_name(dir)?;
@@ -100,10 +102,18 @@ fn run() -> Result<(), String> {
             ));
         }
         let plugin = name.to_string();
+        // Hashed here so a warm start never reads the embedded bytes (the cache key needs
+        // only the hash): they stay out of glint's resident memory.
+        let bytes = fs::read(&wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
+        let sha256: Vec<String> = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:#04x}"))
+            .collect();
         writeln!(
             generated,
-            "    ({plugin:?}, include_bytes!({:?})),",
-            wasm.display().to_string()
+            "    EmbeddedPlugin {{ name: {plugin:?}, bytes: include_bytes!({:?}), sha256: [{}] }},",
+            wasm.display().to_string(),
+            sha256.join(", ")
         )
         .map_err(|e| e.to_string())?;
     }

@@ -37,9 +37,13 @@ fn test_guest(name: &str) -> PluginFile {
 fn monitor(guests: &[&str]) -> (Monitor, Vec<glint::monitor::Refused>) {
     let mut config = Config::defaults().expect("defaults");
     config.plugin_deadline = Duration::from_millis(300);
-    for (name, _) in glint::embedded::DEFAULT_PLUGINS {
-        if *name != "cpu" && *name != "mem" {
-            config.plugins.entry(name.to_string()).or_default().enable = Some(false);
+    for plugin in glint::embedded::DEFAULT_PLUGINS {
+        if plugin.name != "cpu" && plugin.name != "mem" {
+            config
+                .plugins
+                .entry(plugin.name.to_string())
+                .or_default()
+                .enable = Some(false);
         }
     }
     let extra = guests.iter().map(|g| test_guest(g)).collect();

@@ -93,7 +93,12 @@ impl GlintEngine {
 
     /// Compiles a component, or loads it from the cache when this exact component was
     /// compiled before by this wasmtime with this engine config.
-    pub fn component(&self, name: &str, bytes: &[u8]) -> Result<Component, EngineError> {
+    pub fn component(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        sha256: &[u8; 32],
+    ) -> Result<Component, EngineError> {
         let compile = || {
             Component::new(&self.engine, bytes).map_err(|e| EngineError::Compile {
                 name: name.to_string(),
@@ -103,7 +108,7 @@ impl GlintEngine {
         let Some(dir) = &self.cache_dir else {
             return compile();
         };
-        let path = dir.join(format!("{}.cwasm", self.cache_key(bytes)));
+        let path = dir.join(format!("{}.cwasm", self.cache_key(sha256)));
         if let Some(component) = self.load_cached(&path) {
             return Ok(component);
         }
@@ -116,14 +121,14 @@ impl GlintEngine {
 
     /// The component's hash + the wasmtime release + the engine's compatibility hash: a
     /// change of any of them is a different file, so a stale entry is never loaded.
-    fn cache_key(&self, bytes: &[u8]) -> String {
+    fn cache_key(&self, sha256: &[u8; 32]) -> String {
         use std::hash::{Hash, Hasher};
         let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
         self.engine
             .precompile_compatibility_hash()
             .hash(&mut engine_hash);
         let mut h = Sha256::new();
-        h.update(bytes);
+        h.update(sha256);
         h.update(WASMTIME_VERSION.as_bytes());
         h.update(engine_hash.finish().to_le_bytes());
         hex(&h.finalize())
@@ -173,6 +178,11 @@ fn store_cached(path: &Path, component: &Component) -> Result<(), String> {
     })
 }
 
+/// SHA-256 of component bytes: with the engine's identity, the cache key.
+pub fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -200,13 +210,17 @@ mod tests {
         let engine = GlintEngine::new(Some(dir.path().to_path_buf())).expect("engine");
         let bytes = guest();
 
-        engine.component("t", &bytes).expect("cold compile");
+        engine
+            .component("t", &bytes, &digest(&bytes))
+            .expect("cold compile");
         let files = entries(dir.path());
         assert_eq!(files.len(), 1, "{files:?}");
         let written = fs::read(&files[0]).expect("cache entry");
 
         // Warm: loaded from the cache, the entry is left as it is.
-        engine.component("t", &bytes).expect("warm load");
+        engine
+            .component("t", &bytes, &digest(&bytes))
+            .expect("warm load");
         assert_eq!(fs::read(&files[0]).expect("entry"), written);
 
         // Corrupt: one flipped byte fails the checksum; the entry is rebuilt, not trusted.
@@ -214,7 +228,9 @@ mod tests {
         bad[100] ^= 0xff;
         fs::write(&files[0], &bad).expect("corrupt");
         assert!(engine.load_cached(&files[0]).is_none());
-        engine.component("t", &bytes).expect("rebuilt");
+        engine
+            .component("t", &bytes, &digest(&bytes))
+            .expect("rebuilt");
         assert!(
             engine.load_cached(&files[0]).is_some(),
             "rebuilt entry loads"
@@ -223,7 +239,9 @@ mod tests {
         // Truncated: likewise.
         fs::write(&files[0], &written[..10]).expect("truncate");
         assert!(engine.load_cached(&files[0]).is_none());
-        engine.component("t", &bytes).expect("rebuilt");
+        engine
+            .component("t", &bytes, &digest(&bytes))
+            .expect("rebuilt");
         assert!(
             engine.load_cached(&files[0]).is_some(),
             "rebuilt entry loads"
@@ -235,7 +253,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = GlintEngine::new(Some(dir.path().to_path_buf())).expect("engine");
         let e = engine
-            .component("junk", b"\0asm, but truncated")
+            .component(
+                "junk",
+                b"\0asm, but truncated",
+                &digest(b"\0asm, but truncated"),
+            )
             .expect_err("junk is refused");
         let msg = e.to_string();
         assert!(

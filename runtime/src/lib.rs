@@ -16,5 +16,13 @@ pub mod worlds;
 
 /// The default plugins embedded in the binary, and where the built guests are.
 pub mod embedded {
+    /// A default plugin built into the binary.
+    pub struct EmbeddedPlugin {
+        pub name: &'static str,
+        pub bytes: &'static [u8],
+        /// SHA-256 of `bytes`, computed at build time.
+        pub sha256: [u8; 32],
+    }
+
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }

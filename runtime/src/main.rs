@@ -149,7 +149,7 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     let disabled = split_list(&cli.disable_plugin);
     let all_names: Vec<String> = glint::embedded::DEFAULT_PLUGINS
         .iter()
-        .map(|(n, _)| n.to_string())
+        .map(|p| p.name.to_string())
         .collect();
     let known = |name: &str| -> anyhow::Result<()> {
         if name == "all" || all_names.iter().any(|n| n == name) {

@@ -18,8 +18,9 @@ use crate::bindings::output::{Output, OutputPre};
 use crate::bindings::{ConfigValue, PluginInfo, PluginKind, Table, Tick};
 use crate::engine::{EPOCH_PERIOD, GlintEngine};
 use crate::host::{HostState, StatsView};
+use crate::monitor::PluginFile;
 use crate::readings::TickReadings;
-use crate::store::{PluginMeta, PluginSource};
+use crate::store::PluginMeta;
 
 /// The contract revisions this host serves (`plugin-info.api-version`).
 pub const SUPPORTED_API_VERSIONS: &[u32] = &[1];
@@ -144,14 +145,13 @@ fn world_of(
 /// `label` names it in errors until the handshake gives its real name.
 pub fn load(
     engine: &GlintEngine,
-    label: &str,
-    bytes: &[u8],
-    source: PluginSource,
+    file: &PluginFile,
     limits: Limits,
     settings_of: impl Fn(&str) -> Vec<(String, ConfigValue)>,
     readings: Arc<TickReadings>,
 ) -> Result<LoadedPlugin, PluginError> {
-    let component = engine.component(label, bytes)?;
+    let label = file.label.as_str();
+    let component = engine.component(label, &file.bytes, &file.sha256)?;
     let wrong_world = |reason: String| PluginError::WrongWorld {
         name: label.to_string(),
         reason,
@@ -207,7 +207,7 @@ pub fn load(
             reason: explain_trap(&e, &store, limits),
         })?;
     check_handshake(label, &info, kind)?;
-    let meta = Arc::new(PluginMeta::new(info, source));
+    let meta = Arc::new(PluginMeta::new(info, file.source.clone()));
     let settings = Arc::new(settings_of(&meta.name));
     store.data_mut().plugin = meta.name.as_str().into();
     store.data_mut().settings = settings.clone();

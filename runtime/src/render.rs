@@ -2,6 +2,7 @@
 //! objects, list elements carrying `"key"`, one-record plugins as an object, scalar plugins as
 //! a bare value. Knows no plugin by name.
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Number, Value as Json};
 
 use crate::bindings::{Decoration, Layout, Unit, Value};
@@ -10,71 +11,315 @@ use crate::store::{PluginStats, Snapshot, limit_for};
 
 /// One cell as JSON. Non-finite floats become null (JSON has no NaN).
 pub fn value(v: &Value) -> Json {
-    match v {
-        Value::None => Json::Null,
-        Value::Boolean(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::Uint(u) => Json::from(*u),
-        Value::Float(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        Value::Text(s) => Json::String(s.clone()),
-        Value::TextList(l) => Json::Array(l.iter().cloned().map(Json::String).collect()),
-        Value::IntList(l) => Json::Array(l.iter().map(|i| Json::from(*i)).collect()),
-        Value::FloatList(l) => Json::Array(
-            l.iter()
-                .map(|f| Number::from_f64(*f).map_or(Json::Null, Json::Number))
-                .collect(),
-        ),
+    serde_json::to_value(Cell(v)).unwrap_or(Json::Null)
+}
+
+/// A cell, serialized as its JSON value.
+struct Cell<'a>(&'a Value);
+
+impl Serialize for Cell<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let finite = |f: f64| f.is_finite().then_some(f);
+        match self.0 {
+            Value::None => s.serialize_unit(),
+            Value::Boolean(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Uint(u) => s.serialize_u64(*u),
+            Value::Float(f) => finite(*f).serialize(s),
+            Value::Text(t) => s.serialize_str(t),
+            Value::TextList(l) => l.serialize(s),
+            Value::IntList(l) => l.serialize(s),
+            Value::FloatList(l) => {
+                let mut seq = s.serialize_seq(Some(l.len()))?;
+                for f in l {
+                    seq.serialize_element(&finite(*f))?;
+                }
+                seq.end()
+            }
+        }
     }
 }
 
-/// Inserts `value` at a dotted path (`memory_info.rss`), creating objects on the way.
-fn insert_path(object: &mut Map<String, Json>, path: &str, value: Json) {
-    match path.split_once('.') {
-        None => {
-            object.insert(path.to_string(), value);
+/// How a table's flat columns nest back into objects (`memory_info.rss` under
+/// `memory_info`), in the order columns first appear. Built once per rendering.
+#[derive(Debug, Default)]
+struct Shape(Vec<(String, Node)>);
+
+#[derive(Debug)]
+enum Node {
+    Column(usize),
+    Group(Shape),
+}
+
+impl Shape {
+    fn of(columns: &[String]) -> Shape {
+        let mut shape = Shape::default();
+        for (i, column) in columns.iter().enumerate() {
+            shape.insert(column, i);
         }
-        Some((head, rest)) => {
-            let child = object
-                .entry(head.to_string())
-                .or_insert_with(|| Json::Object(Map::new()));
-            if !child.is_object() {
-                // A column `a` and a column `a.b` both exist: keep the scalar, nest nothing.
-                return;
-            }
-            if let Json::Object(map) = child {
-                insert_path(map, rest, value);
+        shape
+    }
+
+    fn insert(&mut self, path: &str, column: usize) {
+        match path.split_once('.') {
+            // A plain column wins over a group of the same name (`a` and `a.b`).
+            None => match self.0.iter_mut().find(|(n, _)| n == path) {
+                Some(entry) => entry.1 = Node::Column(column),
+                None => self.0.push((path.to_string(), Node::Column(column))),
+            },
+            Some((head, rest)) => {
+                let index = match self.0.iter().position(|(n, _)| n == head) {
+                    Some(i) => i,
+                    None => {
+                        self.0
+                            .push((head.to_string(), Node::Group(Shape::default())));
+                        self.0.len() - 1
+                    }
+                };
+                if let Node::Group(group) = &mut self.0[index].1 {
+                    group.insert(rest, column);
+                }
             }
         }
+    }
+}
+
+/// The part of a row under one shape level (the whole row at the top).
+struct Level<'a> {
+    stats: &'a PluginStats,
+    shape: &'a Shape,
+    row: usize,
+    /// Views instead of values.
+    views: Option<&'a ViewContext<'a>>,
+    /// A `"key"` entry naming the key field, last (list rows at the top, as Glances 4).
+    key: Option<&'a str>,
+}
+
+impl<'a> Level<'a> {
+    /// A whole row's values.
+    fn row(stats: &'a PluginStats, shape: &'a Shape, row: usize) -> Level<'a> {
+        Level {
+            stats,
+            shape,
+            row,
+            views: None,
+            key: stats.table.key.as_deref(),
+        }
+    }
+}
+
+/// What decorating a row's views needs.
+struct ViewContext<'a> {
+    limits: Option<&'a PluginLimits>,
+    key: Option<String>,
+}
+
+impl Serialize for Level<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let cells = self.stats.table.rows.get(self.row);
+        let mut map =
+            s.serialize_map(Some(self.shape.0.len() + usize::from(self.key.is_some())))?;
+        for (name, node) in &self.shape.0 {
+            match node {
+                Node::Column(c) => match self.views {
+                    None => {
+                        let cell = cells.and_then(|r| r.get(*c)).unwrap_or(&Value::None);
+                        map.serialize_entry(name, &Cell(cell))?;
+                    }
+                    Some(context) => {
+                        map.serialize_entry(name, &self.view(context, *c))?;
+                    }
+                },
+                Node::Group(group) => map.serialize_entry(
+                    name,
+                    &Level {
+                        shape: group,
+                        key: None,
+                        ..*self
+                    },
+                )?,
+            }
+        }
+        if let Some(key) = self.key {
+            map.serialize_entry("key", key)?;
+        }
+        map.end()
+    }
+}
+
+impl Level<'_> {
+    fn view(&self, context: &ViewContext, column: usize) -> View {
+        let decoration = self
+            .stats
+            .decorations
+            .get(self.row)
+            .and_then(|r| r.get(column))
+            .copied()
+            .unwrap_or(Decoration::Default);
+        let name = self
+            .stats
+            .table
+            .columns
+            .get(column)
+            .map_or("", String::as_str);
+        let logged = limit_for(context.limits, context.key.as_deref(), name).is_some_and(|l| l.log);
+        View {
+            decoration: decoration_name(decoration, logged),
+        }
+    }
+}
+
+/// Glances' view of one field.
+struct View {
+    decoration: &'static str,
+}
+
+impl Serialize for View {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("decoration", self.decoration)?;
+        for hint in ["optional", "additional", "splittable", "hidden"] {
+            map.serialize_entry(hint, &false)?;
+        }
+        map.end()
+    }
+}
+
+/// A plugin's stats in Glances' raw shape: object, list of objects, or bare value.
+pub struct PluginJson<'a>(pub &'a PluginStats);
+
+impl Serialize for PluginJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let stats = self.0;
+        let shape = Shape::of(&stats.table.columns);
+        let row = |row| Level::row(stats, &shape, row);
+        match stats.meta.layout {
+            Layout::List => s.collect_seq((0..stats.table.rows.len()).map(row)),
+            Layout::Record => row(0).serialize(s),
+            Layout::Scalar => match stats.table.rows.first().and_then(|r| r.first()) {
+                Some(cell) => Cell(cell).serialize(s),
+                None => s.serialize_unit(),
+            },
+        }
+    }
+}
+
+/// A plugin's stats as the APIv3 envelope lists them: the rows of a list plugin, the one
+/// record, or the bare value (none before the first tick).
+pub struct StatsList<'a>(pub Option<&'a PluginStats>);
+
+impl Serialize for StatsList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            None => s.collect_seq(std::iter::empty::<()>()),
+            Some(stats) if stats.meta.layout == Layout::List => PluginJson(stats).serialize(s),
+            Some(stats) if stats.table.rows.is_empty() => s.collect_seq(std::iter::empty::<()>()),
+            Some(stats) => [PluginJson(stats)].serialize(s),
+        }
+    }
+}
+
+/// The views of each row, shaped like the stats: per field its decoration and display hints.
+pub struct ViewsList<'a> {
+    pub stats: Option<&'a PluginStats>,
+    pub limits: Option<&'a PluginLimits>,
+}
+
+impl Serialize for ViewsList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Some(stats) = self.stats else {
+            return s.collect_seq(std::iter::empty::<()>());
+        };
+        let shape = Shape::of(&stats.table.columns);
+        let mut seq = s.serialize_seq(Some(stats.table.rows.len()))?;
+        for row in 0..stats.table.rows.len() {
+            let context = ViewContext {
+                limits: self.limits,
+                key: self
+                    .limits
+                    .is_some_and(|l| !l.keys.is_empty())
+                    .then(|| stats.row_key(row))
+                    .flatten(),
+            };
+            seq.serialize_element(&Level {
+                stats,
+                shape: &shape,
+                row,
+                views: Some(&context),
+                key: None,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// A plugin's views in its stats' shape: a list for list plugins, one object otherwise.
+pub struct ViewsShaped<'a>(pub ViewsList<'a>);
+
+impl Serialize for ViewsShaped<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.stats {
+            Some(stats) if stats.meta.layout != Layout::List => {
+                let shape = Shape::of(&stats.table.columns);
+                let context = ViewContext {
+                    limits: self.0.limits,
+                    key: None,
+                };
+                Level {
+                    stats,
+                    shape: &shape,
+                    row: 0,
+                    views: Some(&context),
+                    key: None,
+                }
+                .serialize(s)
+            }
+            _ => self.0.serialize(s),
+        }
+    }
+}
+
+/// `{plugin: stats}` for every plugin of a snapshot, in display order.
+pub struct AllJson<'a>(pub &'a Snapshot);
+
+impl Serialize for AllJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.plugins.iter().map(|p| (&p.meta.name, PluginJson(p))))
+    }
+}
+
+/// `{plugin: views}` for every plugin of a snapshot.
+pub struct AllViews<'a> {
+    pub snapshot: &'a Snapshot,
+    pub limits: &'a std::collections::BTreeMap<String, PluginLimits>,
+}
+
+impl Serialize for AllViews<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.snapshot.plugins.iter().map(|p| {
+            (
+                &p.meta.name,
+                ViewsShaped(ViewsList {
+                    stats: Some(p),
+                    limits: self.limits.get(&p.meta.name),
+                }),
+            )
+        }))
     }
 }
 
 /// One row as an object (with `"key"` for list plugins, as Glances 4).
 pub fn row(stats: &PluginStats, index: usize) -> Json {
-    let mut object = Map::new();
-    let Some(row) = stats.table.rows.get(index) else {
-        return Json::Object(object);
-    };
-    for (column, cell) in stats.table.columns.iter().zip(row) {
-        insert_path(&mut object, column, value(cell));
+    if index >= stats.table.rows.len() {
+        return Json::Object(Map::new());
     }
-    if let Some(key) = &stats.table.key {
-        object.insert("key".into(), Json::String(key.clone()));
-    }
-    Json::Object(object)
+    let shape = Shape::of(&stats.table.columns);
+    serde_json::to_value(Level::row(stats, &shape, index)).unwrap_or(Json::Null)
 }
 
 /// A plugin's stats in Glances' raw shape: object, list of objects, or bare value.
 pub fn plugin(stats: &PluginStats) -> Json {
-    match stats.meta.layout {
-        Layout::List => Json::Array((0..stats.table.rows.len()).map(|i| row(stats, i)).collect()),
-        Layout::Record => row(stats, 0),
-        Layout::Scalar => stats
-            .table
-            .rows
-            .first()
-            .and_then(|r| r.first())
-            .map_or(Json::Null, value),
-    }
+    serde_json::to_value(PluginJson(stats)).unwrap_or(Json::Null)
 }
 
 /// `{plugin: stats}` for the given plugins (all when `names` is empty), in display order.
@@ -126,52 +371,30 @@ pub fn iso_timestamp(unix_millis: u64) -> String {
 }
 
 /// A decoration as Glances names it, with `_LOG` when its limit logs events.
-pub fn decoration_name(decoration: Decoration, logged: bool) -> String {
-    let name = match decoration {
-        Decoration::Default => return "DEFAULT".into(),
-        Decoration::Ok => "OK",
-        Decoration::Careful => "CAREFUL",
-        Decoration::Warning => "WARNING",
-        Decoration::Critical => "CRITICAL",
-    };
-    if logged {
-        format!("{name}_LOG")
-    } else {
-        name.into()
+pub fn decoration_name(decoration: Decoration, logged: bool) -> &'static str {
+    match (decoration, logged) {
+        (Decoration::Default, _) => "DEFAULT",
+        (Decoration::Ok, false) => "OK",
+        (Decoration::Careful, false) => "CAREFUL",
+        (Decoration::Warning, false) => "WARNING",
+        (Decoration::Critical, false) => "CRITICAL",
+        (Decoration::Ok, true) => "OK_LOG",
+        (Decoration::Careful, true) => "CAREFUL_LOG",
+        (Decoration::Warning, true) => "WARNING_LOG",
+        (Decoration::Critical, true) => "CRITICAL_LOG",
     }
 }
 
 /// The views of each row (Glances' `views`): per field, its decoration and display hints,
 /// nested like the stats.
 pub fn views(stats: &PluginStats, limits: Option<&PluginLimits>) -> Vec<Json> {
-    (0..stats
-        .table
-        .rows
-        .len()
-        .max(usize::from(stats.meta.layout != Layout::List)))
-        .map(|r| {
-            let key = stats.row_key(r);
-            let mut object = Map::new();
-            for (c, column) in stats.table.columns.iter().enumerate() {
-                let decoration = stats
-                    .decorations
-                    .get(r)
-                    .and_then(|row| row.get(c))
-                    .copied()
-                    .unwrap_or(Decoration::Default);
-                let logged = limit_for(limits, key.as_deref(), column).is_some_and(|l| l.log);
-                let view = serde_json::json!({
-                    "decoration": decoration_name(decoration, logged),
-                    "optional": false,
-                    "additional": false,
-                    "splittable": false,
-                    "hidden": false,
-                });
-                insert_path(&mut object, column, view);
-            }
-            Json::Object(object)
-        })
-        .collect()
+    match serde_json::to_value(ViewsList {
+        stats: Some(stats),
+        limits,
+    }) {
+        Ok(Json::Array(views)) => views,
+        _ => Vec::new(),
+    }
 }
 
 /// A plugin's limits as Glances' flat dict: `history_size`, then `<plugin>_<field>_careful`

@@ -27,7 +27,7 @@ pub fn export_once(
         name: label.to_string(),
         reason: format!("{e:#}"),
     };
-    let component = engine.component(label, bytes)?;
+    let component = engine.component(label, bytes, &crate::engine::digest(bytes))?;
     let mut linker = wasi_linker(engine).map_err(wrong_world)?;
     Exporter::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(wrong_world)?;
     let mut store = new_store(engine, label, limits, &Arc::new(Vec::new()), readings);

@@ -30,27 +30,43 @@ fn to_bytes(value: &Json) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
 }
 
-/// The seed's envelope. `views: None` leaves them out (`?views=false`).
-fn envelope(
+/// The seed's envelope around any stats and views, serialized straight to bytes.
+#[derive(serde::Serialize)]
+struct Envelope<'a, S, V> {
+    metadata: Metadata<'a>,
+    stats: S,
+    /// Left out on `?views=false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    views: Option<V>,
+}
+
+#[derive(serde::Serialize)]
+struct Metadata<'a> {
+    api_version: u32,
+    source: &'a str,
+    plugin_name: &'a str,
+    plugin_key: Option<&'a str>,
+}
+
+/// An envelope's JSON body. `views: None` leaves them out.
+fn body<S: serde::Serialize, V: serde::Serialize>(
     plugin_name: &str,
     plugin_key: Option<&str>,
     source: &str,
-    stats: Vec<Json>,
-    views: Option<Vec<Json>>,
-) -> Json {
-    let mut object = json!({
-        "metadata": {
-            "api_version": API_VERSION,
-            "source": source,
-            "plugin_name": plugin_name,
-            "plugin_key": plugin_key,
+    stats: S,
+    views: Option<V>,
+) -> Bytes {
+    let envelope = Envelope {
+        metadata: Metadata {
+            api_version: API_VERSION,
+            source,
+            plugin_name,
+            plugin_key,
         },
-        "stats": stats,
-    });
-    if let Some(views) = views {
-        object["views"] = Json::Array(views);
-    }
-    object
+        stats,
+        views,
+    };
+    Bytes::from(serde_json::to_vec(&envelope).unwrap_or_default())
 }
 
 /// The query options every stats route takes.
@@ -123,13 +139,9 @@ impl Shared {
 /// The plugin's stats as the envelope's list: rows of a list plugin, the one record, or the
 /// bare value.
 fn stats_list(stats: Option<&PluginStats>) -> Vec<Json> {
-    let Some(stats) = stats else {
-        return Vec::new();
-    };
-    match render::plugin(stats) {
-        Json::Array(rows) => rows,
-        Json::Null if stats.table.rows.is_empty() => Vec::new(),
-        other => vec![other],
+    match serde_json::to_value(render::StatsList(stats)) {
+        Ok(Json::Array(list)) => list,
+        _ => Vec::new(),
     }
 }
 
@@ -137,15 +149,6 @@ fn views_list(shared: &Shared, stats: Option<&PluginStats>) -> Vec<Json> {
     stats.map_or_else(Vec::new, |s| {
         render::views(s, shared.store.limits.get(&s.meta.name))
     })
-}
-
-/// A plugin's views in its stats' shape: a list for list plugins, one object otherwise.
-fn views_shaped(shared: &Shared, stats: &PluginStats) -> Json {
-    let views = views_list(shared, Some(stats));
-    match stats.meta.layout {
-        Layout::List => Json::Array(views),
-        _ => views.into_iter().next().unwrap_or(Json::Object(Map::new())),
-    }
 }
 
 fn key_of(stats: Option<&PluginStats>, meta: &PluginMeta) -> Option<String> {
@@ -186,15 +189,13 @@ pub(super) async fn all(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQue
     let snapshot = shared.store.snapshot();
     let cache = shared.cache(&snapshot);
     let body = cache.all[usize::from(!query.views)].get_or_init(|| {
-        let stats = render::plugins(&snapshot, &[]);
         let views = query.views.then(|| {
-            let mut all = Map::new();
-            for p in &snapshot.plugins {
-                all.insert(p.meta.name.clone(), views_shaped(&shared, p));
-            }
-            vec![Json::Object(all)]
+            [render::AllViews {
+                snapshot: &snapshot,
+                limits: &shared.store.limits,
+            }]
         });
-        to_bytes(&envelope("all", None, "lib", vec![stats], views))
+        body("all", None, "lib", [render::AllJson(&snapshot)], views)
     });
     Ok(json_response(body.clone()))
 }
@@ -215,14 +216,14 @@ pub(super) async fn all_limits(
             ),
         );
     }
-    let views = query.views.then(Vec::new);
-    Ok(json_response(to_bytes(&envelope(
+    let views = query.views.then(Vec::<Json>::new);
+    Ok(json_response(body(
         "all",
         None,
         "lib",
         vec![Json::Object(all)],
         views,
-    ))))
+    )))
 }
 
 pub(super) async fn all_views(
@@ -231,17 +232,17 @@ pub(super) async fn all_views(
 ) -> Answer {
     parse_query(raw.as_deref())?;
     let snapshot = shared.store.snapshot();
-    let mut all = Map::new();
-    for p in &snapshot.plugins {
-        all.insert(p.meta.name.clone(), views_shaped(&shared, p));
-    }
-    Ok(json_response(to_bytes(&envelope(
+    let views = render::AllViews {
+        snapshot: &snapshot,
+        limits: &shared.store.limits,
+    };
+    Ok(json_response(body(
         "all",
         None,
         "lib",
-        Vec::new(),
-        Some(vec![Json::Object(all)]),
-    ))))
+        [(); 0],
+        Some([views]),
+    )))
 }
 
 pub(super) async fn plugin(
@@ -254,15 +255,18 @@ pub(super) async fn plugin(
     let snapshot = shared.store.snapshot();
     let (meta, stats) = shared.stats_of(&snapshot, &name)?;
     let render = || {
-        let views = query.views.then(|| views_list(&shared, stats.as_deref()));
+        let views = query.views.then(|| render::ViewsList {
+            stats: stats.as_deref(),
+            limits: shared.store.limits.get(&name),
+        });
         let key = key_of(stats.as_deref(), &meta);
-        to_bytes(&envelope(
+        body(
             &name,
             key.as_deref(),
             "lib",
-            stats_list(stats.as_deref()),
+            render::StatsList(stats.as_deref()),
             views,
-        ))
+        )
     };
     let body = match snapshot.plugins.iter().position(|p| p.meta.name == name) {
         Some(i) => {
@@ -290,14 +294,8 @@ pub(super) async fn limits(
         shared.store.limits.get(&name),
         shared.history_size,
     );
-    let views = query.views.then(Vec::new);
-    Ok(json_response(to_bytes(&envelope(
-        &name,
-        None,
-        "lib",
-        vec![limits],
-        views,
-    ))))
+    let views = query.views.then(Vec::<Json>::new);
+    Ok(json_response(body(&name, None, "lib", vec![limits], views)))
 }
 
 pub(super) async fn views(
@@ -310,14 +308,17 @@ pub(super) async fn views(
     let snapshot = shared.store.snapshot();
     let (meta, stats) = shared.stats_of(&snapshot, &name)?;
     let key = key_of(stats.as_deref(), &meta);
-    let views = views_list(&shared, stats.as_deref());
-    Ok(json_response(to_bytes(&envelope(
+    let views = render::ViewsList {
+        stats: stats.as_deref(),
+        limits: shared.store.limits.get(&name),
+    };
+    Ok(json_response(body(
         &name,
         key.as_deref(),
         "lib",
-        Vec::new(),
+        [(); 0],
         Some(views),
-    ))))
+    )))
 }
 
 pub(super) async fn fields(
@@ -328,14 +329,14 @@ pub(super) async fn fields(
     let name = path(name)?;
     let query = parse_query(raw.as_deref())?;
     let meta = shared.meta(&name)?;
-    let views = query.views.then(Vec::new);
-    Ok(json_response(to_bytes(&envelope(
+    let views = query.views.then(Vec::<Json>::new);
+    Ok(json_response(body(
         &name,
         None,
         "lib",
         render::fields(meta),
         views,
-    ))))
+    )))
 }
 
 /// `n` of `/history/<n>`: a whole number of points, 0 for all.
@@ -417,14 +418,14 @@ fn history_answer(
     let (meta, stats) = shared.stats_of(&snapshot, name)?;
     let items = history(shared, &meta, stats.as_deref(), only, count)?;
     let key = key_of(stats.as_deref(), &meta);
-    let views = query.views.then(Vec::new);
-    Ok(json_response(to_bytes(&envelope(
+    let views = query.views.then(Vec::<Json>::new);
+    Ok(json_response(body(
         name,
         key.as_deref(),
         "history",
         vec![items],
         views,
-    ))))
+    )))
 }
 
 pub(super) async fn plugin_history(
@@ -547,13 +548,13 @@ pub(super) async fn field(
         }
     }
     let key = key_of(stats.as_deref(), &meta);
-    Ok(json_response(to_bytes(&envelope(
+    Ok(json_response(body(
         &name,
         key.as_deref(),
         "lib",
         stat_list,
         query.views.then_some(view_list),
-    ))))
+    )))
 }
 
 /// `/<plugin>/<key_field>/<value>`: the rows whose key is `value` (numeric keys compare as
@@ -614,11 +615,11 @@ pub(super) async fn item(
             .map(|&r| field_of_row(&stats, r, &views, &item))
             .unzip()
     };
-    Ok(json_response(to_bytes(&envelope(
+    Ok(json_response(body(
         &name,
         Some(&key_field),
         "lib",
         stat_list,
         query.views.then_some(view_list),
-    ))))
+    )))
 }
