@@ -3,8 +3,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -37,7 +37,47 @@ pub enum EngineError {
 pub struct GlintEngine {
     pub engine: Engine,
     cache_dir: Option<PathBuf>,
-    stop: Arc<AtomicBool>,
+    ticker: Arc<Ticker>,
+}
+
+/// The epoch ticker's state: it advances the epoch every period while guest code runs, and
+/// sleeps otherwise (an idle monitor should not wake 100 times a second for nothing).
+#[derive(Default)]
+struct Ticker {
+    /// Guest calls in flight.
+    active: Mutex<usize>,
+    wake: Condvar,
+    stop: AtomicBool,
+}
+
+impl Ticker {
+    fn run(&self, engine: &Engine) {
+        loop {
+            {
+                let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+                while *active == 0 && !self.stop.load(Ordering::Relaxed) {
+                    active = self.wake.wait(active).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(EPOCH_PERIOD);
+            engine.increment_epoch();
+        }
+    }
+}
+
+/// Guest code is running while this lives (see `GlintEngine::busy`).
+pub struct Busy<'a> {
+    ticker: &'a Ticker,
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut active = self.ticker.active.lock().unwrap_or_else(|p| p.into_inner());
+        *active = active.saturating_sub(1);
+    }
 }
 
 impl GlintEngine {
@@ -60,23 +100,32 @@ impl GlintEngine {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| EngineError::Config(format!("{e:#}")))?;
 
-        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = Arc::new(Ticker::default());
         let ticker_engine = engine.clone();
-        let ticker_stop = stop.clone();
+        let thread_ticker = ticker.clone();
         std::thread::Builder::new()
             .name("glint-epoch".into())
-            .spawn(move || {
-                while !ticker_stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_PERIOD);
-                    ticker_engine.increment_epoch();
-                }
-            })
+            .spawn(move || thread_ticker.run(&ticker_engine))
             .map_err(|e| EngineError::Config(format!("cannot start the epoch ticker: {e}")))?;
         Ok(GlintEngine {
             engine,
             cache_dir,
-            stop,
+            ticker,
         })
+    }
+
+    /// Marks guest code as running until the guard drops: the epoch ticker runs only then.
+    /// Every entry into a guest (instantiation, handshake, calls) holds one, or its
+    /// deadline would never come.
+    pub fn busy(&self) -> Busy<'_> {
+        let mut active = self.ticker.active.lock().unwrap_or_else(|p| p.into_inner());
+        *active += 1;
+        if *active == 1 {
+            self.ticker.wake.notify_one();
+        }
+        Busy {
+            ticker: &self.ticker,
+        }
     }
 
     /// The default cache directory: `$GLINT_CACHE_DIR`, else `$XDG_CACHE_HOME/glint/components`,
@@ -159,7 +208,10 @@ impl GlintEngine {
 
 impl Drop for GlintEngine {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        // Under the lock, so the ticker cannot miss it between its check and its wait.
+        let _active = self.ticker.active.lock().unwrap_or_else(|p| p.into_inner());
+        self.ticker.stop.store(true, Ordering::Relaxed);
+        self.ticker.wake.notify_one();
     }
 }
 

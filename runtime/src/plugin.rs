@@ -152,6 +152,8 @@ pub fn load(
 ) -> Result<LoadedPlugin, PluginError> {
     let label = file.label.as_str();
     let component = engine.component(label, &file.bytes, &file.sha256)?;
+    // Instantiation and the handshake run guest code: under a deadline like any call.
+    let _busy = engine.busy();
     let wrong_world = |reason: String| PluginError::WrongWorld {
         name: label.to_string(),
         reason,
@@ -552,6 +554,7 @@ impl LoadedPlugin {
             return Err(PluginError::Stopped { name });
         }
         let started = Instant::now();
+        let _busy = engine.busy();
         counters.calls.fetch_add(1, Ordering::Relaxed);
         {
             let data = self.store.data_mut();

@@ -28,6 +28,7 @@ pub fn export_once(
         reason: format!("{e:#}"),
     };
     let component = engine.component(label, bytes, &crate::engine::digest(bytes))?;
+    let _busy = engine.busy();
     let mut linker = wasi_linker(engine).map_err(wrong_world)?;
     Exporter::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(wrong_world)?;
     let mut store = new_store(engine, label, limits, &Arc::new(Vec::new()), readings);
