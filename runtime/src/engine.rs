@@ -23,6 +23,9 @@ pub const EPOCH_PERIOD: Duration = Duration::from_millis(10);
 const MAX_INSTANCES: u32 = 128;
 
 /// The wasmtime release compiled artefacts belong to: part of the cache key.
+/// The file name ending of compiled components in the cache.
+pub const CACHE_SUFFIX: &str = ".cwasm";
+
 const WASMTIME_VERSION: &str = "wasmtime-48.0.8";
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +160,7 @@ impl GlintEngine {
         let Some(dir) = &self.cache_dir else {
             return compile();
         };
-        let path = dir.join(format!("{}.cwasm", self.cache_key(sha256)));
+        let path = dir.join(format!("{}{CACHE_SUFFIX}", self.cache_key(sha256)));
         if let Some(component) = self.load_cached(&path) {
             return Ok(component);
         }
@@ -184,22 +187,27 @@ impl GlintEngine {
     }
 
     /// A cached artefact is trusted only if its checksum (the file's last 32 bytes) matches:
-    /// a truncated or corrupt entry is recompiled, never loaded.
+    /// a truncated or corrupt entry is recompiled, never loaded. A good entry is mapped from
+    /// the file rather than copied, so its code pages are the file's: `trim` can give back
+    /// those only loading touched.
     fn load_cached(&self, path: &Path) -> Option<Component> {
-        let data = fs::read(path).ok()?;
-        let (body, sum) = data.split_at_checked(data.len().checked_sub(32)?)?;
-        if Sha256::digest(body).as_slice() != sum {
-            tracing::warn!(
-                "corrupt compiled-plugin cache entry {}: recompiling",
-                path.display()
-            );
-            return None;
+        {
+            // Checked, then dropped: the copy is freed before the file is mapped.
+            let data = fs::read(path).ok()?;
+            let (body, sum) = data.split_at_checked(data.len().checked_sub(32)?)?;
+            if Sha256::digest(body).as_slice() != sum {
+                tracing::warn!(
+                    "corrupt compiled-plugin cache entry {}: recompiling",
+                    path.display()
+                );
+                return None;
+            }
         }
-        // SAFETY: `body` was produced by `Component::serialize` of an engine with the same
-        // compatibility hash (it is in the file name) and its checksum matches, so it is the
-        // artefact we wrote; wasmtime re-checks the version and config header too.
+        // SAFETY: the file is glint's own artefact, checked just above; entries are written
+        // whole to a temporary file and renamed into place, never rewritten in place, so the
+        // mapped bytes are the checked ones.
         #[allow(unsafe_code)]
-        let component = unsafe { Component::deserialize(&self.engine, body) };
+        let component = unsafe { Component::deserialize_file(&self.engine, path) };
         component
             .map_err(|e| tracing::warn!("cannot load {}: {e:#}; recompiling", path.display()))
             .ok()

@@ -12,6 +12,7 @@ pub mod render;
 pub mod server;
 pub mod stdout;
 pub mod store;
+pub mod trim;
 pub mod worlds;
 
 /// The default plugins embedded in the binary, and where the built guests are.

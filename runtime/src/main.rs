@@ -281,6 +281,11 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let mut next = Instant::now();
     loop {
         let snapshot = monitor.tick();
+        if snapshot.seq == 2 {
+            // Start-up is over (plugins loaded, first rates computed): its code can go.
+            let trimmed = glint::trim::startup_pages();
+            tracing::debug!("start-up pages given back: {trimmed:?}");
+        }
         for event in tracker.observe(
             &snapshot,
             monitor
