@@ -68,6 +68,10 @@ pub struct ProcessTotals {
     pub threads: u32,
 }
 
+/// `PF_KTHREAD` of the `flags` field of /proc/PID/stat (include/linux/sched.h): a kernel
+/// thread.
+const PF_KTHREAD: u32 = 0x0020_0000;
+
 /// Processes per scanning thread: below this a thread costs more than it saves.
 const PIDS_PER_WORKER: usize = 32;
 
@@ -204,15 +208,31 @@ impl Scan<'_> {
         let Some(stat) = self.parse_stat()? else {
             return Ok(None);
         };
-        if !self.read("statm") {
-            return Ok(None);
-        }
-        let statm = StatM::from_read(&self.buf[..])
-            .map_err(|e| CollectError::procfs(&self.path.join("statm"), e))?;
-        if !self.read("cmdline") {
-            return Ok(None);
-        }
-        let cmdline = split_cmdline(&self.buf);
+        // A kernel thread has no memory map and no command line: its statm is all zeros and
+        // its cmdline empty. A third of a small machine's processes are kernel threads; not
+        // asking the kernel for those two files saves a sixth of the scan.
+        let (statm, cmdline) = if stat.flags & PF_KTHREAD != 0 {
+            let none = StatM {
+                size: 0,
+                resident: 0,
+                shared: 0,
+                text: 0,
+                lib: 0,
+                data: 0,
+                dt: 0,
+            };
+            (none, Vec::new())
+        } else {
+            if !self.read("statm") {
+                return Ok(None);
+            }
+            let statm = StatM::from_read(&self.buf[..])
+                .map_err(|e| CollectError::procfs(&self.path.join("statm"), e))?;
+            if !self.read("cmdline") {
+                return Ok(None);
+            }
+            (statm, split_cmdline(&self.buf))
+        };
         // Unreadable for other users' processes (and for some of our own under a ptrace
         // policy): that is the `none` of the record, not an error.
         let io = if self.read("io") {
@@ -456,5 +476,35 @@ mod tests {
         std::fs::write(pid.join("stat"), "42 x").expect("write");
         let err = processes(&src).expect_err("garbage accepted").to_string();
         assert!(err.contains("proc/42/stat"), "{err}");
+    }
+
+    #[test]
+    fn kernel_threads_are_read_from_stat_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // kthreadd's real stat line: flags 2129984 has PF_KTHREAD. No statm, no cmdline.
+        let kthread = dir.path().join("proc/2");
+        std::fs::create_dir_all(&kthread).expect("mkdir");
+        std::fs::write(
+            kthread.join("stat"),
+            "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 3 5 0 0 20 0 1 0 14 0 0 \
+             18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 1 0 0 0 0 0\n",
+        )
+        .expect("write");
+        // A user process without statm has vanished mid-scan: skipped, as before.
+        let user = dir.path().join("proc/7");
+        std::fs::create_dir_all(&user).expect("mkdir");
+        std::fs::write(
+            user.join("stat"),
+            "7 (sh) S 1 7 7 0 -1 4194560 0 0 0 0 3 5 0 0 20 0 1 0 14 0 0 \
+             18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 1 0 0 0 0 0\n",
+        )
+        .expect("write");
+        let src = Source::fixture(dir.path());
+        let found = processes(&src).expect("scan");
+        assert_eq!(found.len(), 1, "{found:?}");
+        let k = &found[0];
+        assert_eq!((k.pid, k.name.as_str()), (2, "kthreadd"));
+        assert_eq!((k.memory_rss, k.memory_vms), (0, 0));
+        assert!(k.cmdline.is_empty());
     }
 }
