@@ -27,6 +27,11 @@ const NAMESPACE: &str = "glint";
 /// versions, device names and mount points fit well within it.
 const MAX_LABEL_CHARS: usize = 256;
 
+/// Plugins whose text is the clock itself (the date, the time since boot): as labels every
+/// scrape would start a new series and Prometheus' index would grow without end. Prometheus
+/// has its own clock, and boot time is in `glint_system`/`node_boot_time_seconds` territory.
+const CLOCK_PLUGINS: &[&str] = &["now", "uptime"];
+
 /// Never exported: Prometheus stamps each scrape itself, so the interval since a plugin's
 /// previous update tells a query nothing.
 const TIME_SINCE_UPDATE: &str = "time_since_update";
@@ -316,7 +321,10 @@ fn add_plugin(families: &mut Families, plugin: &str, table: &Table, fields: &[Fi
             let name = label_name(column);
             // Two columns with one label name (or the key's): the first one keeps it, a
             // sample cannot have a label twice.
-            if key_label != Some(name.as_str()) && !labels.iter().any(|(_, n)| *n == name) {
+            if key_label != Some(name.as_str())
+                && !labels.iter().any(|(_, n)| *n == name)
+                && !CLOCK_PLUGINS.contains(&plugin)
+            {
                 labels.push((index, name));
             }
             continue;

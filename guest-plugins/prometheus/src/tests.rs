@@ -789,3 +789,29 @@ fn promtool_check_metrics_finds_nothing() {
         "promtool check metrics: {status}\n{text}\npage:\n{page}"
     );
 }
+
+#[test]
+fn clock_text_is_not_a_label_but_other_text_is() {
+    let now = (
+        "now".to_string(),
+        table(
+            None,
+            &["iso"],
+            vec![vec![text("2026-11-22T07:50:00+00:00")]],
+        ),
+        vec![field("iso", Unit::Text, "Local date and time.")],
+    );
+    let uptime = (
+        "uptime".to_string(),
+        table(None, &["uptime"], vec![vec![text("3:00:56")]]),
+        vec![field("uptime", Unit::Text, "Time since boot.")],
+    );
+    // A new series on every scrape would grow Prometheus' index without end.
+    assert_eq!(exposition(&[now, uptime]), "");
+    let system = (
+        "system".to_string(),
+        table(None, &["hostname"], vec![vec![text("vm")]]),
+        vec![field("hostname", Unit::Text, "Host name.")],
+    );
+    assert!(exposition(&[system]).contains("glint_system_info{hostname=\"vm\"} 1"));
+}
