@@ -312,6 +312,8 @@ fn every_error_is_json_naming_the_bad_part() {
     check("/api/3/outputs/nope", 404, "prometheus");
     check("/api/3/ws", 400, "WebSocket");
     check("/nothing/here", 404, "/api/3");
+    // Not UTF-8 once percent-decoded: axum's rejection, as JSON.
+    check("/api/3/cpu/%FF", 400, "bad path");
 
     // Wrong method: 405 in JSON, with Allow.
     let agent = ureq::AgentBuilder::new().build();

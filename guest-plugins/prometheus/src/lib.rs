@@ -10,9 +10,9 @@
 
 use std::collections::HashSet;
 
-use glint_sdk::output::glint::plugin::stats;
-use glint_sdk::output::glint::plugin::types::{
-    FieldInfo, Layout, PluginInfo, PluginKind, Request, Response, Table, Unit, Value,
+use glint_sdk::{
+    FieldInfo, Layout, PluginInfo, PluginInfoExt, PluginKind, Request, Response, Table, Unit,
+    Value, stats,
 };
 
 /// The text format's content type: Prometheus picks its parser from it.
@@ -92,16 +92,12 @@ struct Prometheus;
 
 impl glint_sdk::output::Guest for Prometheus {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: "prometheus".to_string(),
-            description: "Every plugin's stats in the Prometheus text exposition format"
-                .to_string(),
-            interfaces: vec![PluginKind::Output],
-            api_version: glint_sdk::API_VERSION,
-            layout: Layout::Record,
-            fields: Vec::new(),
-            reads: Vec::new(),
-        }
+        glint_sdk::plugin(
+            "prometheus",
+            "Every plugin's stats in the Prometheus text exposition format",
+            Layout::Record,
+        )
+        .kind(PluginKind::Output)
     }
 
     /// Any path answers the same page: a scrape config only needs one URL.

@@ -3,15 +3,7 @@
 
 use super::*;
 
-fn field(name: &str, unit: Unit, description: &str) -> FieldInfo {
-    FieldInfo {
-        name: name.to_string(),
-        description: description.to_string(),
-        unit,
-        is_rate: false,
-        keep_history: false,
-    }
-}
+use glint_sdk::field;
 
 fn rate(name: &str, unit: Unit, description: &str) -> FieldInfo {
     FieldInfo {

@@ -45,6 +45,13 @@ pub mod output {
         pub_export_macro: true,
         export_macro_name: "export_output_world",
         default_bindings_module: "glint_sdk::output",
+        // One set of types for every world, so the builders below serve output plugins too.
+        with: {
+            "glint:plugin/types@0.1.0": crate::input::glint::plugin::types,
+            "glint:plugin/log@0.1.0": crate::input::glint::plugin::log,
+            "glint:plugin/config@0.1.0": crate::input::glint::plugin::config,
+            "glint:plugin/stats@0.1.0": crate::input::glint::plugin::stats,
+        },
     });
 }
 
@@ -56,6 +63,11 @@ pub mod exporter {
         pub_export_macro: true,
         export_macro_name: "export_exporter_world",
         default_bindings_module: "glint_sdk::exporter",
+        with: {
+            "glint:plugin/types@0.1.0": crate::input::glint::plugin::types,
+            "glint:plugin/log@0.1.0": crate::input::glint::plugin::log,
+            "glint:plugin/config@0.1.0": crate::input::glint::plugin::config,
+        },
     });
 }
 
@@ -65,7 +77,8 @@ pub const API_VERSION: u32 = 1;
 pub use input::glint::plugin::readings;
 pub use input::glint::plugin::stats;
 pub use input::glint::plugin::types::{
-    ConfigValue, FieldInfo, Layout, PluginInfo, PluginKind, Table, Tick, Unit, Value,
+    Batch, ConfigValue, ExportError, FieldInfo, Layout, PluginInfo, PluginKind, Request, Response,
+    Table, Tick, Unit, Value,
 };
 
 /// What an input plugin implements. The host calls `update` once per tick; `self` lives

@@ -1,23 +1,18 @@
 //! test-exporter: a test guest (not a default plugin) of the exporter world that accepts
 //! non-empty batches and asks for a retry of empty ones.
 
-use glint_sdk::exporter::glint::plugin::types::{
-    Batch, ExportError, Layout, PluginInfo, PluginKind,
-};
+use glint_sdk::{Batch, ExportError, Layout, PluginInfo, PluginInfoExt, PluginKind};
 
 struct TestExporter;
 
 impl glint_sdk::exporter::Guest for TestExporter {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: "test-exporter".to_string(),
-            description: "Test guest: accepts non-empty batches, retries empty ones".to_string(),
-            interfaces: vec![PluginKind::Exporter],
-            api_version: glint_sdk::API_VERSION,
-            layout: Layout::Record,
-            fields: Vec::new(),
-            reads: Vec::new(),
-        }
+        glint_sdk::plugin(
+            "test-exporter",
+            "Test guest: accepts non-empty batches, retries empty ones",
+            Layout::Record,
+        )
+        .kind(PluginKind::Exporter)
     }
 
     fn export(batch: Batch) -> Result<(), ExportError> {

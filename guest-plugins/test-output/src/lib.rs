@@ -1,22 +1,18 @@
 //! test-output: a test guest (not a default plugin) of the output world that answers any
 //! request with the names of the plugins with stats, one per line.
 
-use glint_sdk::output::glint::plugin::stats;
-use glint_sdk::output::glint::plugin::types::{Layout, PluginInfo, PluginKind, Request, Response};
+use glint_sdk::{Layout, PluginInfo, PluginInfoExt, PluginKind, Request, Response, stats};
 
 struct TestOutput;
 
 impl glint_sdk::output::Guest for TestOutput {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: "test-output".to_string(),
-            description: "Test guest: lists the plugins with stats, one per line".to_string(),
-            interfaces: vec![PluginKind::Output],
-            api_version: glint_sdk::API_VERSION,
-            layout: Layout::Record,
-            fields: Vec::new(),
-            reads: Vec::new(),
-        }
+        glint_sdk::plugin(
+            "test-output",
+            "Test guest: lists the plugins with stats, one per line",
+            Layout::Record,
+        )
+        .kind(PluginKind::Output)
     }
 
     fn render(_request: Request) -> Result<Response, String> {

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json, json};
 
@@ -107,10 +107,30 @@ pub(super) fn parse_query(raw: Option<&str>) -> Result<Query, ApiError> {
     Ok(query)
 }
 
-/// Path parameters, with a JSON 400 for bad percent-encoding.
-pub(super) fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    path.map(|Path(p)| p)
-        .map_err(|e| ApiError::bad_request(format!("bad path: {e}")))
+/// Path parameters, with a JSON 400 (not axum's text) for bad percent-encoding.
+pub(super) struct Params<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Params<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(p)| Params(p))
+            .map_err(|e| ApiError::bad_request(format!("bad path: {e}")))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parse_query(parts.uri.query())
+    }
 }
 
 impl Shared {
@@ -184,8 +204,7 @@ pub(super) async fn pluginslist(State(shared): State<Arc<Shared>>) -> Response {
     json_response(to_bytes(&json!(names)))
 }
 
-pub(super) async fn all(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Answer {
-    let query = parse_query(raw.as_deref())?;
+pub(super) async fn all(State(shared): State<Arc<Shared>>, query: Query) -> Answer {
     let snapshot = shared.store.snapshot();
     let cache = shared.cache(&snapshot);
     let body = cache.all[usize::from(!query.views)].get_or_init(|| {
@@ -200,11 +219,7 @@ pub(super) async fn all(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQue
     Ok(json_response(body.clone()))
 }
 
-pub(super) async fn all_limits(
-    State(shared): State<Arc<Shared>>,
-    RawQuery(raw): RawQuery,
-) -> Answer {
-    let query = parse_query(raw.as_deref())?;
+pub(super) async fn all_limits(State(shared): State<Arc<Shared>>, query: Query) -> Answer {
     let mut all = Map::new();
     for meta in &shared.inputs {
         all.insert(
@@ -226,11 +241,7 @@ pub(super) async fn all_limits(
     )))
 }
 
-pub(super) async fn all_views(
-    State(shared): State<Arc<Shared>>,
-    RawQuery(raw): RawQuery,
-) -> Answer {
-    parse_query(raw.as_deref())?;
+pub(super) async fn all_views(State(shared): State<Arc<Shared>>, _query: Query) -> Answer {
     let snapshot = shared.store.snapshot();
     let views = render::AllViews {
         snapshot: &snapshot,
@@ -247,11 +258,9 @@ pub(super) async fn all_views(
 
 pub(super) async fn plugin(
     State(shared): State<Arc<Shared>>,
-    name: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(name): Params<String>,
+    query: Query,
 ) -> Answer {
-    let name = path(name)?;
-    let query = parse_query(raw.as_deref())?;
     let snapshot = shared.store.snapshot();
     let (meta, stats) = shared.stats_of(&snapshot, &name)?;
     let render = || {
@@ -283,11 +292,9 @@ pub(super) async fn plugin(
 
 pub(super) async fn limits(
     State(shared): State<Arc<Shared>>,
-    name: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(name): Params<String>,
+    query: Query,
 ) -> Answer {
-    let name = path(name)?;
-    let query = parse_query(raw.as_deref())?;
     let meta = shared.meta(&name)?;
     let limits = render::limits(
         &meta.name,
@@ -300,11 +307,9 @@ pub(super) async fn limits(
 
 pub(super) async fn views(
     State(shared): State<Arc<Shared>>,
-    name: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(name): Params<String>,
+    _query: Query,
 ) -> Answer {
-    let name = path(name)?;
-    parse_query(raw.as_deref())?;
     let snapshot = shared.store.snapshot();
     let (meta, stats) = shared.stats_of(&snapshot, &name)?;
     let key = key_of(stats.as_deref(), &meta);
@@ -323,11 +328,9 @@ pub(super) async fn views(
 
 pub(super) async fn fields(
     State(shared): State<Arc<Shared>>,
-    name: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(name): Params<String>,
+    query: Query,
 ) -> Answer {
-    let name = path(name)?;
-    let query = parse_query(raw.as_deref())?;
     let meta = shared.meta(&name)?;
     let views = query.views.then(Vec::<Json>::new);
     Ok(json_response(body(
@@ -410,9 +413,8 @@ fn history_answer(
     name: &str,
     only: Option<&str>,
     n: Option<&str>,
-    raw: Option<&str>,
+    query: Query,
 ) -> Answer {
-    let query = parse_query(raw)?;
     let count = n.map(count).transpose()?.unwrap_or(0);
     let snapshot = shared.store.snapshot();
     let (meta, stats) = shared.stats_of(&snapshot, name)?;
@@ -430,38 +432,34 @@ fn history_answer(
 
 pub(super) async fn plugin_history(
     State(shared): State<Arc<Shared>>,
-    name: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(name): Params<String>,
+    query: Query,
 ) -> Answer {
-    let name = path(name)?;
-    history_answer(&shared, &name, None, None, raw.as_deref())
+    history_answer(&shared, &name, None, None, query)
 }
 
 pub(super) async fn plugin_history_n(
     State(shared): State<Arc<Shared>>,
-    params: Result<Path<(String, String)>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params((name, n)): Params<(String, String)>,
+    query: Query,
 ) -> Answer {
-    let (name, n) = path(params)?;
-    history_answer(&shared, &name, None, Some(&n), raw.as_deref())
+    history_answer(&shared, &name, None, Some(&n), query)
 }
 
 pub(super) async fn field_history(
     State(shared): State<Arc<Shared>>,
-    params: Result<Path<(String, String)>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params((name, field)): Params<(String, String)>,
+    query: Query,
 ) -> Answer {
-    let (name, field) = path(params)?;
-    history_answer(&shared, &name, Some(&field), None, raw.as_deref())
+    history_answer(&shared, &name, Some(&field), None, query)
 }
 
 pub(super) async fn field_history_n(
     State(shared): State<Arc<Shared>>,
-    params: Result<Path<(String, String, String)>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params((name, field, n)): Params<(String, String, String)>,
+    query: Query,
 ) -> Answer {
-    let (name, field, n) = path(params)?;
-    history_answer(&shared, &name, Some(&field), Some(&n), raw.as_deref())
+    history_answer(&shared, &name, Some(&field), Some(&n), query)
 }
 
 /// Whether a plugin has a field: a column, a dotted group of columns (`memory_info`), or a
@@ -522,11 +520,9 @@ fn field_of_row(stats: &PluginStats, row: usize, views: &[Json], field: &str) ->
 
 pub(super) async fn field(
     State(shared): State<Arc<Shared>>,
-    params: Result<Path<(String, String)>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params((name, field)): Params<(String, String)>,
+    query: Query,
 ) -> Answer {
-    let (name, field) = path(params)?;
-    let query = parse_query(raw.as_deref())?;
     let snapshot = shared.store.snapshot();
     let (meta, stats) = shared.stats_of(&snapshot, &name)?;
     if !has_field(&meta, stats.as_deref(), &field) {
@@ -562,11 +558,9 @@ pub(super) async fn field(
 /// that field of the row with that key (Glances 4's `/network/bytes_recv/eth0`).
 pub(super) async fn item(
     State(shared): State<Arc<Shared>>,
-    params: Result<Path<(String, String, String)>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params((name, item, value)): Params<(String, String, String)>,
+    query: Query,
 ) -> Answer {
-    let (name, item, value) = path(params)?;
-    let query = parse_query(raw.as_deref())?;
     let snapshot = shared.store.snapshot();
     let (meta, stats) = shared.stats_of(&snapshot, &name)?;
     if meta.layout != Layout::List {

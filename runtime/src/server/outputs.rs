@@ -4,13 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::Shared;
-use super::api::path;
+use super::api::Params;
 use super::error::{ApiError, listing};
 use crate::bindings::input::glint::plugin::types::Request;
 use crate::host::StatsView;
@@ -102,19 +101,17 @@ async fn render(
 
 pub(super) async fn output(
     State(shared): State<Arc<Shared>>,
-    name: Result<Path<String>, PathRejection>,
+    Params(name): Params<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let name = path(name)?;
     render(&shared, &name, String::new(), raw.as_deref()).await
 }
 
 pub(super) async fn output_path(
     State(shared): State<Arc<Shared>>,
-    params: Result<Path<(String, String)>, PathRejection>,
+    Params((name, rest)): Params<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (name, rest) = path(params)?;
     render(&shared, &name, rest, raw.as_deref()).await
 }
 
