@@ -31,6 +31,7 @@ fn metadata(answer: &Value) -> &Value {
 
 /// The routes the issue asks for, in OpenAPI syntax.
 const REQUIRED_ROUTES: &[&str] = &[
+    "/",
     "/api/3/status",
     "/api/3/pluginslist",
     "/api/3/all",
@@ -280,6 +281,9 @@ fn the_envelope_is_the_seeds_on_every_stats_answer() {
     );
     let (_, status_answer) = server.get("/api/3/status");
     assert_eq!(status_answer["api_version"], 3);
+    // Until the web UI exists, `/` points to the API.
+    let (status, root) = server.get("/");
+    assert_eq!((status, root["api"].as_str()), (200, Some("/api/3")));
 }
 
 #[test]

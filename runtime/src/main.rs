@@ -386,7 +386,7 @@ fn start_server(
         .thread_name("glint-server")
         .build()
         .context("cannot start the server's runtime")?;
-    let shared = std::sync::Arc::new(glint::server::Shared::new(
+    let shared = glint::server::Shared::new(
         monitor.store(),
         hub.clone(),
         monitor.actors().iter().map(|a| a.meta.clone()).collect(),
@@ -394,7 +394,7 @@ fn start_server(
         monitor.config().history_size,
         credentials,
         monitor.config().plugin_deadline,
-    ));
+    );
     let app = glint::server::router(shared, &options);
     let listener = runtime.block_on(glint::server::bind(options.addr))?;
     let addr = listener.local_addr().unwrap_or(options.addr);

@@ -18,7 +18,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -42,6 +41,8 @@ pub struct Shared {
     pub credentials: Option<Credentials>,
     /// Deadline of one output plugin call: how long a render may take.
     pub plugin_deadline: std::time::Duration,
+    /// `-w`: `/` will serve the web UI (for now it says so).
+    webui: bool,
     cache: ArcSwap<Cache>,
 }
 
@@ -63,6 +64,7 @@ impl Shared {
             history_size,
             credentials,
             plugin_deadline,
+            webui: false,
             cache: ArcSwap::from_pointee(Cache::default()),
         }
     }
@@ -103,14 +105,14 @@ pub struct Options {
 }
 
 /// The whole application: every documented route, errors as JSON, then auth, gzip, CORS.
-pub fn router(shared: Arc<Shared>, options: &Options) -> Router {
+pub fn router(mut shared: Shared, options: &Options) -> Router {
+    shared.webui = options.webui;
+    let shared = Arc::new(shared);
     let mut router = Router::new();
     for route in ROUTES {
         router = router.route(route.path, (route.handler)());
     }
-    let webui = options.webui;
     let router = router
-        .route("/", get(move || api::root(webui)))
         .fallback(|| async { ApiError::not_found_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(shared.clone())

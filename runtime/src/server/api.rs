@@ -178,8 +178,8 @@ fn key_of(stats: Option<&PluginStats>, meta: &PluginMeta) -> Option<String> {
     }
 }
 
-pub(super) async fn root(webui: bool) -> Response {
-    let message = if webui {
+pub(super) async fn root(State(shared): State<Arc<Shared>>) -> Response {
+    let message = if shared.webui {
         "glint's web UI comes in a later version; the REST API is under /api/3"
     } else {
         "glint serves its REST API under /api/3"

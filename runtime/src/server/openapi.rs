@@ -41,6 +41,12 @@ const PARAMS: &[(&str, &str)] = &[
 /// Every route, in the order the document lists them.
 pub const ROUTES: &[Route] = &[
     Route {
+        path: "/",
+        summary: "Where things are: the API, this document, the events (the web UI of `-w` comes later).",
+        answers: "json",
+        handler: || get(api::root),
+    },
+    Route {
         path: "/api/3/status",
         summary: "Server status and version (never needs auth).",
         answers: "json",
