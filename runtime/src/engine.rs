@@ -167,8 +167,11 @@ impl GlintEngine {
         let component = compile()?;
         if let Err(e) = store_cached(&path, &component) {
             tracing::debug!("not caching compiled {name} at {}: {e}", path.display());
+            return Ok(component);
         }
-        Ok(component)
+        // Mapped from the entry just written, as a warm start would: the first run's code
+        // pages are then file pages too, which `trim` can give back.
+        Ok(self.load_cached(&path).unwrap_or(component))
     }
 
     /// The component's hash + the wasmtime release + the engine's compatibility hash: a
