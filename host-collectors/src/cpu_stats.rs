@@ -101,9 +101,14 @@ pub(crate) fn read_kernel_stats(src: &Source) -> Result<Option<Stat>, CollectErr
     }))
 }
 
-/// Boot time in seconds since the epoch (`btime`), 0 when /proc/stat is absent.
+/// Boot time in seconds since the epoch (`btime`), 0 when /proc/stat is absent; read once per
+/// `Source`.
 pub(crate) fn boot_time(src: &Source) -> Result<u64, CollectError> {
-    Ok(read_kernel_stats(src)?.map_or(0, |s| s.kernel.btime))
+    if let Some(&btime) = src.boot_time.get() {
+        return Ok(btime);
+    }
+    let btime = read_kernel_stats(src)?.map_or(0, |s| s.kernel.btime);
+    Ok(*src.boot_time.get_or_init(|| btime))
 }
 
 #[cfg(test)]

@@ -2,13 +2,16 @@
 //! of its directory) and the PID limit.
 //!
 //! This is the hot path: a busy machine has 1,000+ processes and the scan runs every tick. Each
-//! process costs four small reads and one stat of its directory, into buffers reused across the
-//! scan.
+//! process costs two or three small reads (stat, statm, io) into buffers reused across the scan;
+//! its command line and owner are read when it is first seen and then as Glances does, at most
+//! every [`IDENTITY_MAX_AGE`].
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use procfs::FromRead;
 use procfs::process::{Stat, StatM};
@@ -72,8 +75,32 @@ pub struct ProcessTotals {
 /// thread.
 const PF_KTHREAD: u32 = 0x0020_0000;
 
-/// Processes per scanning thread: below this a thread costs more than it saves.
-const PIDS_PER_WORKER: usize = 32;
+/// Processes per scanning thread: a thread start (clone, stack map, wake-up) costs about as
+/// much as reading five processes, and 100 processes take about a millisecond, so a small
+/// machine scans on the caller's thread and a busy one on every core.
+const PIDS_PER_WORKER: usize = 100;
+
+/// How long a process's command line and owner are reused before they are read again. Glances
+/// caches the same two (`cmdline`, `username`) for its `cache_timeout`; they change only on
+/// `exec` (which also changes the name in stat: read again at once), `setuid` or a retitle, and
+/// reading them is a third of the scan.
+pub const IDENTITY_MAX_AGE: Duration = Duration::from_secs(10);
+
+/// What is kept of a process between scans: who it is, read less often than what it does.
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    /// With the pid, tells a process from a later one that reuses its pid.
+    starttime: u64,
+    /// The name in stat: an `exec` changes it, and then the command line is read again.
+    comm: String,
+    cmdline: Arc<[String]>,
+    uid: u32,
+    gid: u32,
+    read_at: Instant,
+}
+
+/// pid → identity, as of the last scan (processes that exited are dropped).
+pub(crate) type Identities = Mutex<Arc<HashMap<u32, Identity>>>;
 
 /// Every process, by ascending pid. One that exits during the scan is left out.
 pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
@@ -93,6 +120,13 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
     }
     let boot_time = boot_time(src)? as f64;
     let users = src.users.names(&src.etc_path("passwd"))?;
+    // The last scan's identities, read-only for the workers; each returns the ones it saw.
+    let known = src
+        .identities
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let now = Instant::now();
     // The kernel takes ~40 µs per process to produce its four files on a small VM: on the
     // tick's critical path. Scan in parallel across cores, in chunks big enough that a
     // thread is worth starting.
@@ -100,11 +134,13 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
         .map_or(1, |n| n.get())
         .min(pids.len().div_ceil(PIDS_PER_WORKER).max(1));
     let chunk = pids.len().div_ceil(workers).max(1);
-    let scan_chunk = |pids: &[u32]| -> Result<Vec<Process>, CollectError> {
+    let scan_chunk = |pids: &[u32]| -> Result<Vec<(Process, Identity)>, CollectError> {
         let mut scan = Scan {
             src,
             boot_time,
             users: users.clone(),
+            known: &known,
+            now,
             path: PathBuf::new(),
             // A stat line is ~300 bytes, a long command line a few KB: one page-ish buffer
             // rarely grows.
@@ -121,31 +157,41 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
         }
         Ok(out)
     };
-    let mut out = Vec::with_capacity(pids.len());
+    let mut found = Vec::with_capacity(pids.len());
     if workers <= 1 {
-        out = scan_chunk(&pids)?;
+        found = scan_chunk(&pids)?;
     } else {
-        let parts: Vec<Result<Vec<Process>, CollectError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = pids
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || scan_chunk(part)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(CollectError::Parse {
-                            path: src.proc_root.clone(),
-                            what: "a process scan thread panicked".into(),
+        let parts: Vec<Result<Vec<(Process, Identity)>, CollectError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = pids
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || scan_chunk(part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(CollectError::Parse {
+                                path: src.proc_root.clone(),
+                                what: "a process scan thread panicked".into(),
+                            })
                         })
                     })
-                })
-                .collect()
-        });
+                    .collect()
+            });
         for part in parts {
-            out.extend(part?);
+            found.extend(part?);
         }
     }
+    let mut identities = HashMap::with_capacity(found.len());
+    let mut out = Vec::with_capacity(found.len());
+    for (process, identity) in found {
+        identities.insert(process.pid, identity);
+        out.push(process);
+    }
+    *src.identities
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Arc::new(identities);
     // /proc lists in pid order already; a fixture directory does not.
     out.sort_unstable_by_key(|p| p.pid);
     Ok(out)
@@ -178,7 +224,10 @@ pub fn process_totals(src: &Source, processes: &[Process]) -> Result<ProcessTota
 struct Scan<'a> {
     src: &'a Source,
     boot_time: f64,
-    users: std::sync::Arc<HashMap<u32, String>>,
+    users: Arc<HashMap<u32, String>>,
+    /// The identities of the previous scan, and this scan's time to age them.
+    known: &'a HashMap<u32, Identity>,
+    now: Instant,
     /// `/proc/PID`, then `/proc/PID/FILE` while a file is read.
     path: PathBuf,
     buf: Vec<u8>,
@@ -196,11 +245,12 @@ impl Scan<'_> {
         ok
     }
 
-    /// The process whose directory is `self.path`; `None` if it vanished or cannot be seen.
+    /// The process whose directory is `self.path`, with its identity for the next scan; `None`
+    /// if it vanished or cannot be seen.
     ///
     /// Any failed read of stat, statm or cmdline, or of the directory's owner, means the process
     /// exited mid-scan (ENOENT, ESRCH, an empty read) or is hidden from us (`hidepid`): skip it.
-    fn process(&mut self, pid: u32) -> Result<Option<Process>, CollectError> {
+    fn process(&mut self, pid: u32) -> Result<Option<(Process, Identity)>, CollectError> {
         let src = self.src;
         if !self.read("stat") {
             return Ok(None);
@@ -211,8 +261,9 @@ impl Scan<'_> {
         // A kernel thread has no memory map and no command line: its statm is all zeros and
         // its cmdline empty. A third of a small machine's processes are kernel threads; not
         // asking the kernel for those two files saves a sixth of the scan.
-        let (statm, cmdline) = if stat.flags & PF_KTHREAD != 0 {
-            let none = StatM {
+        let kernel_thread = stat.flags & PF_KTHREAD != 0;
+        let statm = if kernel_thread {
+            StatM {
                 size: 0,
                 resident: 0,
                 shared: 0,
@@ -220,18 +271,42 @@ impl Scan<'_> {
                 lib: 0,
                 data: 0,
                 dt: 0,
-            };
-            (none, Vec::new())
+            }
         } else {
             if !self.read("statm") {
                 return Ok(None);
             }
-            let statm = StatM::from_read(&self.buf[..])
-                .map_err(|e| CollectError::procfs(&self.path.join("statm"), e))?;
-            if !self.read("cmdline") {
-                return Ok(None);
+            StatM::from_read(&self.buf[..])
+                .map_err(|e| CollectError::procfs(&self.path.join("statm"), e))?
+        };
+        let known = self.known.get(&pid).filter(|id| {
+            id.starttime == stat.starttime
+                && id.comm == stat.comm
+                && self.now.saturating_duration_since(id.read_at) < IDENTITY_MAX_AGE
+        });
+        let identity = match known {
+            Some(id) => id.clone(),
+            None => {
+                let cmdline = if kernel_thread {
+                    Vec::new()
+                } else {
+                    if !self.read("cmdline") {
+                        return Ok(None);
+                    }
+                    split_cmdline(&self.buf)
+                };
+                let Ok((uid, gid)) = src.syscalls.owner(pid, &self.path) else {
+                    return Ok(None);
+                };
+                Identity {
+                    starttime: stat.starttime,
+                    comm: stat.comm.clone(),
+                    cmdline: cmdline.into(),
+                    uid,
+                    gid,
+                    read_at: self.now,
+                }
             }
-            (statm, split_cmdline(&self.buf))
         };
         // Unreadable for other users' processes (and for some of our own under a ptrace
         // policy): that is the `none` of the record, not an error.
@@ -240,22 +315,19 @@ impl Scan<'_> {
         } else {
             None
         };
-        let Ok((uid, gid)) = src.syscalls.owner(pid, &self.path) else {
-            return Ok(None);
-        };
 
         let secs = |ticks: u64| src.ticks_to_secs(ticks);
         let signed_secs = |ticks: i64| secs(u64::try_from(ticks).unwrap_or(0));
         let bytes = |pages: u64| pages.saturating_mul(src.page_size);
-        Ok(Some(Process {
+        let process = Process {
             pid,
             ppid: u32::try_from(stat.ppid).unwrap_or(0),
-            cmdline,
+            cmdline: identity.cmdline.to_vec(),
             username: self
                 .users
-                .get(&uid)
+                .get(&identity.uid)
                 .cloned()
-                .unwrap_or_else(|| uid.to_string()),
+                .unwrap_or_else(|| identity.uid.to_string()),
             status: stat.state.to_string(),
             nice: i32::try_from(stat.nice).unwrap_or(0),
             num_threads: u32::try_from(stat.num_threads).unwrap_or(0),
@@ -272,14 +344,15 @@ impl Scan<'_> {
             io_read_bytes: io.as_ref().map(|io| io.read_bytes),
             io_write_bytes: io.as_ref().map(|io| io.write_bytes),
             create_time: self.boot_time + secs(stat.starttime),
-            uid,
-            gid,
+            uid: identity.uid,
+            gid: identity.gid,
             cpu_num: stat
                 .processor
                 .and_then(|p| u32::try_from(p).ok())
                 .unwrap_or(0),
             name: stat.comm,
-        }))
+        };
+        Ok(Some((process, identity)))
     }
 
     /// `self.buf` as /proc/PID/stat; `None` when empty (the process exited as we read).
@@ -318,6 +391,10 @@ fn stat_is_sliceable(text: &str) -> bool {
 /// Reads a whole file into `buf` (cleared first). `read_to_end` would first ask the file's
 /// size and position (statx + lseek), which a /proc file does not know: two wasted system
 /// calls per file, four files per process, every tick.
+///
+/// A read that leaves room in the buffer is the end: /proc/PID files (one record made whole
+/// per read, or the command line copied until it ends) and fixture files alike hand over all
+/// they have, so the read that would return 0 is not made (a system call per file saved).
 fn read_all(f: &mut File, buf: &mut Vec<u8>) -> io::Result<usize> {
     let mut len = 0;
     buf.clear();
@@ -328,7 +405,12 @@ fn read_all(f: &mut File, buf: &mut Vec<u8>) -> io::Result<usize> {
         }
         match f.read(&mut buf[len..]) {
             Ok(0) => break,
-            Ok(n) => len += n,
+            Ok(n) => {
+                len += n;
+                if len < buf.len() {
+                    break;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 buf.truncate(len);
@@ -476,6 +558,40 @@ mod tests {
         std::fs::write(pid.join("stat"), "42 x").expect("write");
         let err = processes(&src).expect_err("garbage accepted").to_string();
         assert!(err.contains("proc/42/stat"), "{err}");
+    }
+
+    #[test]
+    fn command_lines_are_read_again_after_an_exec_or_a_new_process_on_the_pid() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid = dir.path().join("proc/7");
+        std::fs::create_dir_all(&pid).expect("mkdir");
+        let stat = |comm: &str, starttime: u32| {
+            format!(
+                "7 ({comm}) S 1 7 7 0 -1 4194560 0 0 0 0 3 5 0 0 20 0 1 0 {starttime} 0 0 \
+                 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 1 0 0 0 0 0\n"
+            )
+        };
+        std::fs::write(pid.join("stat"), stat("sh", 14)).expect("write");
+        std::fs::write(pid.join("statm"), "0 0 0 0 0 0 0\n").expect("write");
+        std::fs::write(pid.join("cmdline"), "sh\0-c\0true\0").expect("write");
+        let src = Source::fixture(dir.path());
+        let cmdline = |src: &Source| processes(src).expect("scan")[0].cmdline.clone();
+        assert_eq!(cmdline(&src), ["sh", "-c", "true"]);
+        // A retitle within IDENTITY_MAX_AGE is seen later, as in Glances.
+        std::fs::write(pid.join("cmdline"), "sh\0retitled\0").expect("write");
+        assert_eq!(cmdline(&src), ["sh", "-c", "true"]);
+        // An exec changes the name: read at once.
+        std::fs::write(pid.join("stat"), stat("sleep", 14)).expect("write");
+        std::fs::write(pid.join("cmdline"), "sleep\x00100\x00").expect("write");
+        assert_eq!(cmdline(&src), ["sleep", "100"]);
+        // Another process on the same pid (another start time), same name: read at once.
+        std::fs::write(pid.join("stat"), stat("sleep", 99)).expect("write");
+        std::fs::write(pid.join("cmdline"), "sleep\x005\x00").expect("write");
+        assert_eq!(cmdline(&src), ["sleep", "5"]);
+        // A process that exited is forgotten.
+        std::fs::remove_dir_all(&pid).expect("rm");
+        assert!(processes(&src).expect("scan").is_empty());
+        assert!(src.identities.lock().expect("lock").is_empty());
     }
 
     #[test]

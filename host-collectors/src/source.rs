@@ -27,6 +27,11 @@ pub struct Source {
     pub(crate) syscalls: Box<dyn Syscalls>,
     /// uid → user name, reloaded when /etc/passwd changes.
     pub(crate) users: Users,
+    /// `btime` of /proc/stat, read once: the kernel makes the whole file (every IRQ's count
+    /// summed) to give it, and it only moves when the clock is stepped.
+    pub(crate) boot_time: std::sync::OnceLock<u64>,
+    /// Command lines and owners of the processes seen last scan (see `processes`).
+    pub(crate) identities: crate::processes::Identities,
 }
 
 impl Source {
@@ -71,6 +76,8 @@ impl Source {
             page_size: syscalls.page_size().max(1),
             syscalls,
             users: Users::default(),
+            boot_time: std::sync::OnceLock::new(),
+            identities: Default::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -45,10 +45,15 @@ pub struct GlintEngine {
 
 /// The epoch ticker's state: it advances the epoch every period while guest code runs, and
 /// sleeps otherwise (an idle monitor should not wake 100 times a second for nothing).
+///
+/// The count is an atomic, not under the mutex: twenty plugins start their calls at the same
+/// moment each tick, and a lock there made them queue and sleep on each other. The mutex only
+/// pairs with the condvar, taken when the ticker goes to sleep and when it must be woken.
 #[derive(Default)]
 struct Ticker {
     /// Guest calls in flight.
-    active: Mutex<usize>,
+    active: AtomicUsize,
+    sleeping: Mutex<()>,
     wake: Condvar,
     stop: AtomicBool,
 }
@@ -57,9 +62,12 @@ impl Ticker {
     fn run(&self, engine: &Engine) {
         loop {
             {
-                let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
-                while *active == 0 && !self.stop.load(Ordering::Relaxed) {
-                    active = self.wake.wait(active).unwrap_or_else(|p| p.into_inner());
+                let mut guard = self.sleeping.lock().unwrap_or_else(|p| p.into_inner());
+                // Checked under the lock that `busy` takes to notify: a call that starts
+                // after the check waits for the lock until this thread is waiting.
+                while self.active.load(Ordering::SeqCst) == 0 && !self.stop.load(Ordering::Relaxed)
+                {
+                    guard = self.wake.wait(guard).unwrap_or_else(|p| p.into_inner());
                 }
             }
             if self.stop.load(Ordering::Relaxed) {
@@ -78,8 +86,7 @@ pub struct Busy<'a> {
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        let mut active = self.ticker.active.lock().unwrap_or_else(|p| p.into_inner());
-        *active = active.saturating_sub(1);
+        self.ticker.active.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -121,9 +128,12 @@ impl GlintEngine {
     /// Every entry into a guest (instantiation, handshake, calls) holds one, or its
     /// deadline would never come.
     pub fn busy(&self) -> Busy<'_> {
-        let mut active = self.ticker.active.lock().unwrap_or_else(|p| p.into_inner());
-        *active += 1;
-        if *active == 1 {
+        if self.ticker.active.fetch_add(1, Ordering::SeqCst) == 0 {
+            let _sleeping = self
+                .ticker
+                .sleeping
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             self.ticker.wake.notify_one();
         }
         Busy {
@@ -220,7 +230,11 @@ impl GlintEngine {
 impl Drop for GlintEngine {
     fn drop(&mut self) {
         // Under the lock, so the ticker cannot miss it between its check and its wait.
-        let _active = self.ticker.active.lock().unwrap_or_else(|p| p.into_inner());
+        let _sleeping = self
+            .ticker
+            .sleeping
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         self.ticker.stop.store(true, Ordering::Relaxed);
         self.ticker.wake.notify_one();
     }

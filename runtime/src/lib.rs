@@ -7,12 +7,14 @@ pub mod events;
 pub mod host;
 pub mod monitor;
 pub mod plugin;
+pub mod pool;
 pub mod readings;
 pub mod render;
 pub mod server;
 pub mod stdout;
 pub mod store;
 pub mod trim;
+pub mod tui;
 pub mod worlds;
 
 /// The default plugins embedded in the binary, and where the built guests are.

@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +14,8 @@ use crate::bindings::{ConfigValue, PluginKind, Tick};
 use crate::config::Config;
 use crate::engine::GlintEngine;
 use crate::host::StatsView;
-use crate::plugin::{self, Actor, Limits, PluginError};
+use crate::plugin::{self, Actor, Limits, PluginError, Replies};
+use crate::pool::Pool;
 use crate::readings::TickReadings;
 use crate::store::{PluginMeta, PluginSource, PluginStats, Snapshot, Store, decorate, key_text};
 
@@ -23,6 +23,11 @@ use crate::store::{PluginMeta, PluginSource, PluginStats, Snapshot, Store, decor
 /// interrupts a guest within one period of its deadline, so 100 ms covers that plus the
 /// host's own work on the reply.
 const JOIN_GRACE: Duration = Duration::from_millis(100);
+
+/// How long a wave may make no progress before the pool gets another worker: a whole tick
+/// of plugins takes a few milliseconds, so 25 ms without them all in means some call is
+/// running towards its deadline and the calls queued behind it need a thread.
+const STALL: Duration = Duration::from_millis(25);
 
 /// A plugin to load: its label, component bytes and where it comes from.
 pub struct PluginFile {
@@ -63,6 +68,8 @@ pub struct Monitor {
     actors: Vec<Actor>,
     /// Output plugins: rendered on request, shared with the server.
     outputs: Vec<Arc<Actor>>,
+    /// Runs the input plugins' calls.
+    pool: Pool,
     /// Indexes into `actors`, one list per wave.
     waves: Vec<Vec<usize>>,
     store: Arc<Store>,
@@ -143,6 +150,7 @@ impl Monitor {
                     .collect()
             });
 
+        let pool = Pool::new(workers);
         let mut refused = Vec::new();
         let mut actors: Vec<Actor> = Vec::new();
         let mut outputs: Vec<Arc<Actor>> = Vec::new();
@@ -163,11 +171,11 @@ impl Monitor {
                     },
                 }),
                 Ok(p) if p.kind == PluginKind::Output => {
-                    outputs.push(Arc::new(Actor::spawn(p, engine.clone(), outputs.len())));
+                    outputs.push(Arc::new(Actor::spawn(p, engine.clone())));
                 }
                 Ok(p) => {
                     let index = actors.len();
-                    actors.push(Actor::spawn(p, engine.clone(), index));
+                    actors.push(Actor::pooled(p, engine.clone(), index, &pool));
                 }
                 Err(error) => refused.push(Refused { label, error }),
             }
@@ -179,6 +187,7 @@ impl Monitor {
             Monitor {
                 actors,
                 outputs,
+                pool,
                 waves,
                 store,
                 source,
@@ -233,21 +242,24 @@ impl Monitor {
                 snapshot: partial,
                 store: self.store.clone(),
             };
-            let (tx, rx) = mpsc::channel();
+            let replies = Replies::new(wave.len());
             let mut waiting = 0;
             for &i in wave {
-                match self.actors[i].update(tick, readings.clone(), view.clone(), tx.clone()) {
+                match self.actors[i].update(tick, readings.clone(), view.clone(), replies.clone()) {
                     Ok(()) => waiting += 1,
-                    Err(e) => tracing::warn!("{e}"),
+                    Err(e) => {
+                        // Counted as in, so the wait does not last to the deadline for it.
+                        replies.skip();
+                        tracing::warn!("{e}");
+                    }
                 }
             }
-            drop(tx);
             let until = Instant::now() + self.config.plugin_deadline + JOIN_GRACE;
-            while waiting > 0 {
-                let Ok(reply) = rx.recv_timeout(until.saturating_duration_since(Instant::now()))
-                else {
-                    break;
-                };
+            for reply in replies.wait(until, STALL, || {
+                if self.pool.unstick() {
+                    tracing::debug!("a plugin call is slow; one more worker for the others");
+                }
+            }) {
                 waiting -= 1;
                 // On failure the actor has logged why; the plugin is left out of this tick.
                 if let Ok(table) = reply.result {
@@ -298,6 +310,12 @@ impl Monitor {
             table,
             decorations,
         }
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.pool.stop();
     }
 }
 

@@ -3,9 +3,9 @@
 //! re-instantiation from the `InstancePre` after any trap. Input plugins answer ticks, output
 //! plugins render requests.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use crate::bindings::{ConfigValue, PluginInfo, PluginKind, Table, Tick};
 use crate::engine::{EPOCH_PERIOD, GlintEngine};
 use crate::host::{HostState, StatsView};
 use crate::monitor::PluginFile;
+use crate::pool::Pool;
 use crate::readings::TickReadings;
 use crate::store::PluginMeta;
 
@@ -354,14 +355,8 @@ pub(crate) fn explain_trap(
     reason
 }
 
-/// A request to a plugin's actor.
+/// A request to an output plugin's thread.
 enum Request {
-    Update {
-        tick: Tick,
-        readings: Arc<TickReadings>,
-        stats: StatsView,
-        reply: Sender<Reply>,
-    },
     Render {
         request: RenderRequest,
         stats: StatsView,
@@ -375,76 +370,187 @@ pub struct Reply {
     pub result: Result<Table, PluginError>,
 }
 
-/// The handle to a running plugin: a thread that owns the plugin's `Store` and serves one
-/// call at a time.
+/// Where the actors of one wave leave their replies, and the tick waits for all of them.
+///
+/// Not a channel: the tick would wake for each of twenty replies in turn; here it wakes once,
+/// when the last one is in (or at its deadline).
+pub struct Replies {
+    state: Mutex<Waiting>,
+    all_in: Condvar,
+}
+
+struct Waiting {
+    replies: Vec<Reply>,
+    /// Calls still to answer.
+    expected: usize,
+}
+
+impl Replies {
+    /// Room for the replies of `expected` calls.
+    pub fn new(expected: usize) -> Arc<Replies> {
+        Arc::new(Replies {
+            state: Mutex::new(Waiting {
+                replies: Vec::with_capacity(expected),
+                expected,
+            }),
+            all_in: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn send(&self, reply: Reply) {
+        let mut waiting = self.lock();
+        waiting.replies.push(reply);
+        waiting.expected = waiting.expected.saturating_sub(1);
+        if waiting.expected == 0 {
+            self.all_in.notify_one();
+        }
+    }
+
+    /// One call that will not answer (it could not be sent).
+    pub fn skip(&self) {
+        let mut waiting = self.lock();
+        waiting.expected = waiting.expected.saturating_sub(1);
+    }
+
+    /// The replies in by `until`: all of them, unless some call is late. Every `stall` without
+    /// all of them in, `stalled` is called (to give stuck calls' neighbours a worker).
+    pub fn wait(&self, until: Instant, stall: Duration, mut stalled: impl FnMut()) -> Vec<Reply> {
+        let mut waiting = self.lock();
+        while waiting.expected > 0 {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let (next, wait) = self
+                .all_in
+                .wait_timeout(waiting, left.min(stall))
+                .unwrap_or_else(PoisonError::into_inner);
+            waiting = next;
+            if wait.timed_out() && waiting.expected > 0 {
+                drop(waiting);
+                stalled();
+                waiting = self.lock();
+            }
+        }
+        std::mem::take(&mut waiting.replies)
+    }
+}
+
+/// The handle to a running plugin: one call at a time on the plugin's `Store`. An input
+/// plugin's calls run on the shared [`Pool`]; an output plugin, called by the server at any
+/// time, has a thread of its own with a short queue.
 pub struct Actor {
     pub meta: Arc<PluginMeta>,
     pub kind: PluginKind,
     pub counters: Arc<PluginCounters>,
-    tx: Option<SyncSender<Request>>,
-    thread: Option<JoinHandle<()>>,
+    runner: Runner,
+}
+
+enum Runner {
+    /// The plugin, locked by the call in progress.
+    Pooled {
+        plugin: Arc<Mutex<LoadedPlugin>>,
+        engine: Arc<GlintEngine>,
+        pool: Pool,
+        index: usize,
+    },
+    Thread {
+        tx: Option<SyncSender<Request>>,
+        thread: Option<JoinHandle<()>>,
+    },
 }
 
 impl Actor {
-    /// Starts the actor of a loaded plugin; `index` comes back in its replies.
-    pub fn spawn(plugin: LoadedPlugin, engine: Arc<GlintEngine>, index: usize) -> Actor {
+    /// An input plugin whose calls run on `pool`; `index` comes back in its replies.
+    pub fn pooled(
+        plugin: LoadedPlugin,
+        engine: Arc<GlintEngine>,
+        index: usize,
+        pool: &Pool,
+    ) -> Actor {
+        Actor {
+            meta: plugin.meta.clone(),
+            kind: plugin.kind,
+            counters: Arc::new(PluginCounters::default()),
+            runner: Runner::Pooled {
+                plugin: Arc::new(Mutex::new(plugin)),
+                engine,
+                pool: pool.clone(),
+                index,
+            },
+        }
+    }
+
+    /// Starts the thread of a plugin that serves requests (an output plugin): up to
+    /// [`OUTPUT_QUEUE`] wait their turn.
+    pub fn spawn(plugin: LoadedPlugin, engine: Arc<GlintEngine>) -> Actor {
         let meta = plugin.meta.clone();
         let kind = plugin.kind;
         let counters = Arc::new(PluginCounters::default());
-        // Input: capacity 1, so a plugin still busy with the previous tick is skipped, not
-        // queued. Output: a few requests may wait their turn.
-        let capacity = if kind == PluginKind::Output {
-            OUTPUT_QUEUE
-        } else {
-            1
-        };
-        let (tx, rx) = mpsc::sync_channel(capacity);
+        let (tx, rx) = mpsc::sync_channel(OUTPUT_QUEUE);
         let thread_counters = counters.clone();
         let thread = std::thread::Builder::new()
             .name(format!("plugin-{}", meta.name))
-            .spawn(move || run(plugin, engine, index, rx, thread_counters))
+            .spawn(move || serve(plugin, engine, rx, thread_counters))
             .ok();
         Actor {
             meta,
             kind,
             counters,
-            tx: thread.as_ref().map(|_| tx),
-            thread,
+            runner: Runner::Thread {
+                tx: thread.as_ref().map(|_| tx),
+                thread,
+            },
         }
     }
 
-    fn send(&self, request: Request) -> Result<(), PluginError> {
-        let name = self.meta.name.clone();
-        let tx = self
-            .tx
-            .as_ref()
-            .ok_or(PluginError::Stopped { name: name.clone() })?;
-        match tx.try_send(request) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(Request::Update { .. })) => Err(PluginError::Call {
-                name,
-                reason: "still busy with the previous tick; skipped".into(),
-            }),
-            Err(TrySendError::Full(Request::Render { .. })) => Err(PluginError::Busy { name }),
-            Err(TrySendError::Disconnected(_)) => Err(PluginError::Stopped { name }),
-        }
-    }
-
-    /// Asks for this tick's table; the answer arrives on `reply`. Fails at once if the plugin
-    /// is still busy with an earlier call.
+    /// Asks for this tick's table; the answer arrives in `replies`. A plugin still busy with
+    /// an earlier call answers at once that it skipped this tick.
     pub fn update(
         &self,
         tick: Tick,
         readings: Arc<TickReadings>,
         stats: StatsView,
-        reply: Sender<Reply>,
+        replies: Arc<Replies>,
     ) -> Result<(), PluginError> {
-        self.send(Request::Update {
-            tick,
-            readings,
-            stats,
-            reply,
-        })
+        let Runner::Pooled {
+            plugin,
+            engine,
+            pool,
+            index,
+        } = &self.runner
+        else {
+            return Err(PluginError::Call {
+                name: self.meta.name.clone(),
+                reason: "an output plugin has no update".into(),
+            });
+        };
+        let (plugin, engine, index) = (plugin.clone(), engine.clone(), *index);
+        let counters = self.counters.clone();
+        let name = self.meta.name.clone();
+        pool.submit(Box::new(move || {
+            let result = match plugin.try_lock() {
+                Ok(mut plugin) => update(&mut plugin, &engine, &counters, tick, readings, stats),
+                Err(std::sync::TryLockError::Poisoned(p)) => update(
+                    &mut p.into_inner(),
+                    &engine,
+                    &counters,
+                    tick,
+                    readings,
+                    stats,
+                ),
+                Err(std::sync::TryLockError::WouldBlock) => Err(PluginError::Call {
+                    name,
+                    reason: "still busy with the previous tick; skipped".into(),
+                }),
+            };
+            replies.send(Reply { index, result });
+        }));
+        Ok(())
     }
 
     /// Asks an output plugin to render a request; the answer arrives on the returned
@@ -454,87 +560,104 @@ impl Actor {
         request: RenderRequest,
         stats: StatsView,
     ) -> Result<tokio::sync::oneshot::Receiver<Result<Response, PluginError>>, PluginError> {
+        let name = self.meta.name.clone();
+        let Runner::Thread { tx, .. } = &self.runner else {
+            return Err(PluginError::Call {
+                name,
+                reason: "an input plugin renders nothing".into(),
+            });
+        };
+        let tx = tx
+            .as_ref()
+            .ok_or(PluginError::Stopped { name: name.clone() })?;
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.send(Request::Render {
+        match tx.try_send(Request::Render {
             request,
             stats,
             reply,
-        })?;
-        Ok(answer)
+        }) {
+            Ok(()) => Ok(answer),
+            Err(TrySendError::Full(_)) => Err(PluginError::Busy { name }),
+            Err(TrySendError::Disconnected(_)) => Err(PluginError::Stopped { name }),
+        }
     }
 
-    /// Whether the actor still runs (false once it could not restart after a trap).
+    /// Whether the plugin still runs (false once it could not restart after a trap).
     pub fn is_running(&self) -> bool {
-        self.thread.as_ref().is_some_and(|t| !t.is_finished())
-            && !self.counters.stopped.load(Ordering::Relaxed)
+        let alive = match &self.runner {
+            Runner::Pooled { .. } => true,
+            Runner::Thread { thread, .. } => thread.as_ref().is_some_and(|t| !t.is_finished()),
+        };
+        alive && !self.counters.stopped.load(Ordering::Relaxed)
     }
 }
 
 impl Drop for Actor {
     fn drop(&mut self) {
-        // Closing the channel ends the actor's loop.
-        self.tx = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Runner::Thread { tx, thread } = &mut self.runner {
+            // Closing the channel ends the actor's loop.
+            *tx = None;
+            if let Some(thread) = thread.take() {
+                let _ = thread.join();
+            }
         }
     }
 }
 
-fn run(
+/// One tick's update of an input plugin.
+fn update(
+    plugin: &mut LoadedPlugin,
+    engine: &GlintEngine,
+    counters: &PluginCounters,
+    tick: Tick,
+    readings: Arc<TickReadings>,
+    stats: StatsView,
+) -> Result<Table, PluginError> {
+    let name = plugin.meta.name.clone();
+    let result = plugin
+        .call(
+            engine,
+            counters,
+            Some(readings),
+            stats,
+            |instance, store| match instance {
+                Instance::Input(i) => i.call_update(store, tick),
+                Instance::Output(_) => Ok(Err("an output plugin has no update".into())),
+            },
+        )
+        .and_then(|table| check_table(&name, table));
+    if let Err(e) = &result
+        && !matches!(e, PluginError::Trapped { .. } | PluginError::Stopped { .. })
+    {
+        tracing::warn!("plugin {e}; left out of this tick");
+    }
+    result
+}
+
+/// An output plugin's thread: renders requests one at a time until the channel closes.
+fn serve(
     mut plugin: LoadedPlugin,
     engine: Arc<GlintEngine>,
-    index: usize,
     rx: Receiver<Request>,
     counters: Arc<PluginCounters>,
 ) {
-    let name = plugin.meta.name.clone();
-    while let Ok(request) = rx.recv() {
-        match request {
-            Request::Update {
-                tick,
-                readings,
-                stats,
-                reply,
-            } => {
-                let result = plugin
-                    .call(
-                        &engine,
-                        &counters,
-                        Some(readings),
-                        stats,
-                        |instance, store| match instance {
-                            Instance::Input(i) => i.call_update(store, tick),
-                            Instance::Output(_) => Ok(Err("an output plugin has no update".into())),
-                        },
-                    )
-                    .and_then(|table| check_table(&name, table));
-                if let Err(e) = &result
-                    && !matches!(e, PluginError::Trapped { .. } | PluginError::Stopped { .. })
-                {
-                    tracing::warn!("plugin {e}; left out of this tick");
-                }
-                // The scheduler may have given up waiting: nobody to tell then.
-                let _ = reply.send(Reply { index, result });
-            }
-            Request::Render {
-                request,
-                stats,
-                reply,
-            } => {
-                let result =
-                    plugin.call(
-                        &engine,
-                        &counters,
-                        None,
-                        stats,
-                        |instance, store| match instance {
-                            Instance::Output(o) => o.call_render(store, &request),
-                            Instance::Input(_) => Ok(Err("an input plugin renders nothing".into())),
-                        },
-                    );
-                let _ = reply.send(result);
-            }
-        }
+    while let Ok(Request::Render {
+        request,
+        stats,
+        reply,
+    }) = rx.recv()
+    {
+        let result = plugin.call(
+            &engine,
+            &counters,
+            None,
+            stats,
+            |instance, store| match instance {
+                Instance::Output(o) => o.call_render(store, &request),
+                Instance::Input(_) => Ok(Err("an input plugin renders nothing".into())),
+            },
+        );
+        let _ = reply.send(result);
     }
 }
 

@@ -174,8 +174,48 @@ struct View {
     decoration: &'static str,
 }
 
+/// Every view there is, as JSON text: `/api/3/all` has thousands of them (one per field of
+/// every process), all one of nine, so they are written once and copied, not re-escaped.
+fn view_json(decoration: &str) -> Option<&'static serde_json::value::RawValue> {
+    static VIEWS: std::sync::OnceLock<Vec<(&'static str, Box<serde_json::value::RawValue>)>> =
+        std::sync::OnceLock::new();
+    VIEWS
+        .get_or_init(|| {
+            DECORATIONS
+                .iter()
+                .filter_map(|&name| {
+                    let text = format!(
+                        r#"{{"decoration":"{name}","optional":false,"additional":false,"splittable":false,"hidden":false}}"#
+                    );
+                    serde_json::value::RawValue::from_string(text)
+                        .ok()
+                        .map(|raw| (name, raw))
+                })
+                .collect()
+        })
+        .iter()
+        .find(|(name, _)| *name == decoration)
+        .map(|(_, raw)| &**raw)
+}
+
+/// The names [`decoration_name`] gives.
+const DECORATIONS: [&str; 9] = [
+    "DEFAULT",
+    "OK",
+    "CAREFUL",
+    "WARNING",
+    "CRITICAL",
+    "OK_LOG",
+    "CAREFUL_LOG",
+    "WARNING_LOG",
+    "CRITICAL_LOG",
+];
+
 impl Serialize for View {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Some(raw) = view_json(self.decoration) {
+            return raw.serialize(s);
+        }
         let mut map = s.serialize_map(Some(5))?;
         map.serialize_entry("decoration", self.decoration)?;
         for hint in ["optional", "additional", "splittable", "hidden"] {
