@@ -34,6 +34,7 @@ const REQUIRED_ROUTES: &[&str] = &[
     "/",
     "/api/3/status",
     "/api/3/pluginslist",
+    "/api/3/plugins",
     "/api/3/all",
     "/api/3/all/limits",
     "/api/3/all/views",
@@ -279,6 +280,23 @@ fn the_envelope_is_the_seeds_on_every_stats_answer() {
         list.as_array()
             .is_some_and(|l| l.len() >= 20 && l.contains(&Value::from("alert")))
     );
+    // The plugins' health: every one, with its kind, calls made and memory.
+    let (_, plugins) = server.get("/api/3/plugins");
+    let plugin = |name: &str| {
+        plugins
+            .as_array()
+            .and_then(|l| l.iter().find(|p| p["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not in /api/3/plugins: {plugins}"))
+    };
+    let cpu = plugin("cpu");
+    assert_eq!(
+        (cpu["kind"].as_str(), cpu["status"].as_str()),
+        (Some("input"), Some("running"))
+    );
+    assert!(cpu["calls"].as_u64() >= Some(1), "{cpu}");
+    assert!(cpu["memory_bytes"].as_u64() > Some(0), "{cpu}");
+    assert_eq!(plugin("prometheus")["kind"], "output");
     let (_, status_answer) = server.get("/api/3/status");
     assert_eq!(status_answer["api_version"], 3);
     // Until the web UI exists, `/` points to the API.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -31,12 +31,70 @@ pub struct StatsView {
     pub store: Arc<Store>,
 }
 
+/// A plugin's caps (wasmtime's `StoreLimits` decides) and the size of its linear memory,
+/// which wasm can grow but never shrink: what the plugin panel and the API show as its memory.
+pub struct Limiter {
+    limits: StoreLimits,
+    memory: usize,
+}
+
+impl Limiter {
+    /// Bytes of linear memory the plugin has.
+    pub fn memory(&self) -> usize {
+        self.memory
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.memory = self.memory.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
 /// One plugin's store data.
 pub struct HostState {
     pub plugin: Arc<str>,
     wasi: WasiCtx,
     table: ResourceTable,
-    pub limits: StoreLimits,
+    pub limits: Limiter,
     pub stderr: MemoryOutputPipe,
     pub settings: Arc<Vec<(String, ConfigValue)>>,
     pub readings: Arc<TickReadings>,
@@ -58,14 +116,18 @@ impl HostState {
             plugin,
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(memory_limit)
-                // A plugin has one memory and a handful of tables; more is a bug or an attack.
-                .instances(32)
-                .tables(32)
-                .memories(4)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: Limiter {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(memory_limit)
+                    // A plugin has one memory and a handful of tables; more is a bug or an
+                    // attack.
+                    .instances(32)
+                    .tables(32)
+                    .memories(4)
+                    .trap_on_grow_failure(true)
+                    .build(),
+                memory: 0,
+            },
             stderr,
             settings,
             readings,

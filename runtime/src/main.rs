@@ -56,6 +56,15 @@ struct Cli {
     #[arg(short = 'w', long = "webserver")]
     webserver: bool,
 
+    /// Client mode: the terminal UI over a remote glint server's API (`HOST[:PORT]`, port
+    /// 61208 by default).
+    #[arg(short = 'c', long = "client", value_name = "HOST[:PORT]")]
+    client: Option<String>,
+
+    /// Open the terminal UI alongside -s, -w or --stdout (it is the default mode on its own).
+    #[arg(long)]
+    tui: bool,
+
     /// Address to listen on in server mode (default: the config's, 127.0.0.1).
     #[arg(short = 'B', long = "bind", value_name = "ADDRESS")]
     bind: Option<String>,
@@ -65,7 +74,7 @@ struct Cli {
     port: Option<u16>,
 
     /// Ask for a password (or read one line from stdin) and require it, with HTTP basic
-    /// auth, on every route but /api/3/status.
+    /// auth, on every route but /api/3/status; with -c, the password to give the server.
     #[arg(long)]
     password: bool,
 
@@ -190,6 +199,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         return Ok(std::process::ExitCode::SUCCESS);
     }
     let config = load_config(&cli)?;
+    if let Some(target) = &cli.client {
+        return run_client(&cli, &config, target);
+    }
     let serving = cli.server || cli.webserver;
     let server = if serving {
         Some(server_settings(&cli, &config)?)
@@ -249,23 +261,15 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             Format::Csv,
             &split_list(std::slice::from_ref(l)),
         )),
-        _ if serving => None,
-        // Until the terminal UI lands, the default mode prints a summary line per refresh.
-        _ => {
-            if !std::io::stdout().is_terminal() {
-                eprintln!(
-                    "glint: no output mode given; printing a summary. Use --stdout, --stdout-json or --stdout-csv to choose the stats, or -s to serve them."
-                );
-            }
-            Some(Printer::new(
-                Format::Text,
-                &split_list(&[
-                    "system.hostname,uptime,cpu.total,mem.percent,memswap.percent,load,processcount.total"
-                        .to_string(),
-                ]),
-            ))
-        }
+        _ => None,
     };
+    // The terminal UI: the default mode, or beside the others with --tui.
+    let ui = cli.tui || (printer.is_none() && !serving);
+    if ui && !std::io::stdout().is_terminal() {
+        bail!(
+            "stdout is not a terminal, so there is no screen for the terminal UI; use --stdout LIST (or --stdout-json, --stdout-csv) to print stats, -s to serve the API, or -w for the web UI"
+        );
+    }
 
     // Server mode: the API runs on tokio threads, the tick stays on this one; both share the
     // store and the notification hub.
@@ -275,9 +279,15 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         None => None,
     };
     let mut tracker = glint::events::Tracker::default();
+    let ui = if ui {
+        Some(start_ui(glint::tui::Options::default())?)
+    } else {
+        None
+    };
 
     let refresh = monitor.config().refresh;
-    let mut stdout = std::io::stdout().lock();
+    // Not locked for the whole loop: the terminal UI's thread writes to it too.
+    let mut stdout = std::io::stdout();
     let mut next = Instant::now();
     loop {
         let snapshot = monitor.tick();
@@ -319,15 +329,103 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         if closed {
             printer = None;
         }
+        if let Some(ui) = &ui
+            && let Some(stats) = glint::tui::feed::local_stats(&snapshot, &monitor.store())
+        {
+            // The UI has quit when it stops listening; `wait` below tells why.
+            let _ = ui.tx.send(glint::tui::Input::Stats(Box::new(stats)));
+        }
         next += refresh;
         let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
+        if next <= now {
             // A tick overran the refresh: start the next one now, without catching up.
             next = now;
         }
+        match &ui {
+            Some(ui) => {
+                if let Some(result) = ui.wait(next - now) {
+                    return result.map(|()| std::process::ExitCode::SUCCESS);
+                }
+            }
+            None => std::thread::sleep(next - now),
+        }
     }
+}
+
+/// The terminal UI, drawn on a thread of its own while the ticks go on.
+struct Ui {
+    tx: std::sync::mpsc::Sender<glint::tui::Input>,
+    /// Closed when the UI ends (the user quit, or the terminal failed).
+    done: std::sync::mpsc::Receiver<std::io::Result<()>>,
+}
+
+impl Ui {
+    /// Waits up to `timeout`; `Some` once the UI has ended, with how.
+    fn wait(&self, timeout: Duration) -> Option<anyhow::Result<()>> {
+        use std::sync::mpsc::RecvTimeoutError;
+        match self.done.recv_timeout(timeout) {
+            Ok(result) => Some(result.context("the terminal UI failed")),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => Some(Ok(())),
+        }
+    }
+}
+
+fn start_ui(options: glint::tui::Options) -> anyhow::Result<Ui> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let keys = tx.clone();
+    std::thread::Builder::new()
+        .name("glint-tui".into())
+        .spawn(move || {
+            let _ = done_tx.send(glint::tui::run(rx, keys, options));
+        })
+        .context("cannot start the terminal UI")?;
+    Ok(Ui { tx, done })
+}
+
+/// `glint -c HOST`: the terminal UI over a remote server's API; no plugin runs here.
+fn run_client(cli: &Cli, config: &Config, target: &str) -> anyhow::Result<std::process::ExitCode> {
+    if cli.server
+        || cli.webserver
+        || cli.stdout.is_some()
+        || cli.stdout_json.is_some()
+        || cli.stdout_csv.is_some()
+    {
+        bail!(
+            "-c {target}: client mode shows a remote server; it cannot be combined with -s, -w or --stdout"
+        );
+    }
+    let credentials = if cli.password {
+        let username = cli
+            .username
+            .clone()
+            .unwrap_or_else(|| config.server.username.clone());
+        Some((username, read_password(false)?))
+    } else {
+        None
+    };
+    let remote =
+        glint::tui::feed::Remote::parse(target, credentials).map_err(anyhow::Error::msg)?;
+    if !std::io::stdout().is_terminal() {
+        bail!(
+            "-c {target}: stdout is not a terminal, so there is no screen for the terminal UI; run it in a terminal"
+        );
+    }
+    let ui = start_ui(glint::tui::Options {
+        title_source: Some(remote.address.clone()),
+    })?;
+    let feed = ui.tx.clone();
+    std::thread::Builder::new()
+        .name("glint-client".into())
+        .spawn(move || remote.run(feed))
+        .context("cannot start the client's feed")?;
+    drop(ui.tx);
+    match ui.done.recv() {
+        Ok(result) => result.context("the terminal UI failed")?,
+        Err(_) => {}
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Where to listen and who may ask, from the flags over the config.

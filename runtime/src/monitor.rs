@@ -14,7 +14,7 @@ use crate::bindings::{ConfigValue, PluginKind, Tick};
 use crate::config::Config;
 use crate::engine::GlintEngine;
 use crate::host::StatsView;
-use crate::plugin::{self, Actor, Limits, PluginError, Replies};
+use crate::plugin::{self, Actor, Limits, PluginError, PluginStatus, Replies};
 use crate::pool::Pool;
 use crate::readings::TickReadings;
 use crate::store::{PluginMeta, PluginSource, PluginStats, Snapshot, Store, decorate, key_text};
@@ -280,6 +280,13 @@ impl Monitor {
             plugins: done.into_iter().flatten().collect(),
         });
         self.store.publish(snapshot.clone());
+        self.store.set_plugins(
+            self.actors
+                .iter()
+                .chain(self.outputs.iter().map(|a| &**a))
+                .map(PluginStatus::of)
+                .collect(),
+        );
         tracing::debug!("tick {} collected {:?}", self.seq, readings.collected());
         self.last_readings = Some(readings);
         snapshot

@@ -78,8 +78,51 @@ pub struct PluginCounters {
     pub errors: AtomicU64,
     pub restarts: AtomicU64,
     pub last_call_micros: AtomicU64,
+    /// Bytes of linear memory, as of the last call.
+    pub memory_bytes: AtomicU64,
     /// Set when the plugin could not be restarted after a trap: it answers nothing more.
     pub stopped: std::sync::atomic::AtomicBool,
+}
+
+/// One plugin's health as the engine reports it: served at `/api/3/plugins` and shown in the
+/// terminal UI's plugin panel. A field missing from a server's answer (an older glint) reads
+/// as its default.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct PluginStatus {
+    pub name: String,
+    pub kind: String,
+    /// `running`, or `stopped` once it could not restart after a trap.
+    pub status: String,
+    pub calls: u64,
+    pub errors: u64,
+    pub restarts: u64,
+    pub last_call_micros: u64,
+    /// Its linear memory; `None` before its first call.
+    pub memory_bytes: Option<u64>,
+}
+
+impl PluginStatus {
+    /// The status of a loaded plugin, now.
+    pub fn of(actor: &Actor) -> PluginStatus {
+        let c = &actor.counters;
+        let memory = c.memory_bytes.load(Ordering::Relaxed);
+        PluginStatus {
+            name: actor.meta.name.clone(),
+            kind: crate::events::kind_name(actor.kind).to_string(),
+            status: if actor.is_running() {
+                "running"
+            } else {
+                "stopped"
+            }
+            .to_string(),
+            calls: c.calls.load(Ordering::Relaxed),
+            errors: c.errors.load(Ordering::Relaxed),
+            restarts: c.restarts.load(Ordering::Relaxed),
+            last_call_micros: c.last_call_micros.load(Ordering::Relaxed),
+            memory_bytes: (memory > 0).then_some(memory),
+        }
+    }
 }
 
 /// A linked component of one of the worlds the host runs.
@@ -731,6 +774,9 @@ impl LoadedPlugin {
         counters
             .last_call_micros
             .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        counters
+            .memory_bytes
+            .store(self.store.data().limits.memory() as u64, Ordering::Relaxed);
         result
     }
 }

@@ -304,11 +304,12 @@ impl History {
     }
 }
 
-/// The latest snapshot, the history and the limits.
+/// The latest snapshot, the history, the limits and the plugins' health.
 pub struct Store {
     current: ArcSwap<Snapshot>,
     history: RwLock<History>,
     pub limits: Arc<BTreeMap<String, PluginLimits>>,
+    plugins: ArcSwap<Vec<crate::plugin::PluginStatus>>,
 }
 
 impl Store {
@@ -317,7 +318,18 @@ impl Store {
             current: ArcSwap::from_pointee(Snapshot::default()),
             history: RwLock::new(History::new(history_size)),
             limits: Arc::new(limits),
+            plugins: ArcSwap::from_pointee(Vec::new()),
         }
+    }
+
+    /// Every loaded plugin's health as of the latest tick; never blocks.
+    pub fn plugins(&self) -> Arc<Vec<crate::plugin::PluginStatus>> {
+        self.plugins.load_full()
+    }
+
+    /// Replaces the plugins' health (once a tick).
+    pub fn set_plugins(&self, plugins: Vec<crate::plugin::PluginStatus>) {
+        self.plugins.store(Arc::new(plugins));
     }
 
     /// The latest published snapshot; never blocks.

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod draw;
+pub mod feed;
 pub mod format;
 pub mod model;
 pub mod term;

@@ -143,7 +143,17 @@ impl Server {
     /// Starts `glint -s -p PORT ARGS...`, feeding `stdin` if given, and waits until
     /// /api/3/status answers.
     pub fn start(bin: &str, tmp: &Path, args: &[&str], stdin: Option<&str>) -> Server {
-        let port = free_port();
+        Server::start_on(free_port(), bin, tmp, args, stdin)
+    }
+
+    /// [`Server::start`] on a given port (a server started again where a client expects it).
+    pub fn start_on(
+        port: u16,
+        bin: &str,
+        tmp: &Path,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> Server {
         std::fs::create_dir_all(tmp).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
         let stdout = tmp.join(format!("glint-{port}.out"));
         let stderr = tmp.join(format!("glint-{port}.err"));

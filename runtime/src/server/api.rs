@@ -221,6 +221,13 @@ pub(super) async fn pluginslist(State(shared): State<Arc<Shared>>) -> Response {
     json_response(to_bytes(&json!(names)))
 }
 
+pub(super) async fn plugins(State(shared): State<Arc<Shared>>) -> Response {
+    let plugins = shared.store.plugins();
+    json_response(Bytes::from(
+        serde_json::to_vec(&*plugins).unwrap_or_default(),
+    ))
+}
+
 pub(super) async fn all(State(shared): State<Arc<Shared>>, query: Query) -> Answer {
     let snapshot = shared.store.snapshot();
     let cache = shared.cache(&snapshot);

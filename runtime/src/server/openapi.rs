@@ -59,6 +59,12 @@ pub const ROUTES: &[Route] = &[
         handler: || get(api::pluginslist),
     },
     Route {
+        path: "/api/3/plugins",
+        summary: "Every loaded WASM plugin's health: kind, status, calls, errors, restarts, last call time (µs), memory (bytes).",
+        answers: "json",
+        handler: || get(api::plugins),
+    },
+    Route {
         path: "/api/3/all",
         summary: "Every plugin's stats: stats = [{plugin: stats}], views = [{plugin: views}].",
         answers: "json",

@@ -24,20 +24,7 @@ pub struct Stats {
     pub plugins: Vec<PluginStatus>,
 }
 
-/// One plugin's health as the engine reports it (served at `/api/3/plugins`). A field missing
-/// from a server's answer (an older glint) reads as its default.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct PluginStatus {
-    pub name: String,
-    pub kind: String,
-    pub status: String,
-    pub calls: u64,
-    pub errors: u64,
-    pub restarts: u64,
-    pub last_call_micros: u64,
-    pub memory_bytes: Option<u64>,
-}
+pub use crate::plugin::PluginStatus;
 
 /// How Glances decorates a value, worst last (so `max` picks the worst of several).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
