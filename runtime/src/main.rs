@@ -366,7 +366,11 @@ impl Ui {
         match self.done.recv_timeout(timeout) {
             Ok(result) => Some(result.context("the terminal UI failed")),
             Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => Some(Ok(())),
+            // The UI's thread ended without its result: it panicked (the hook has put the
+            // terminal back and printed why).
+            Err(RecvTimeoutError::Disconnected) => {
+                Some(Err(anyhow::anyhow!("the terminal UI stopped on a panic")))
+            }
         }
     }
 }
@@ -423,7 +427,8 @@ fn run_client(cli: &Cli, config: &Config, target: &str) -> anyhow::Result<std::p
     drop(ui.tx);
     match ui.done.recv() {
         Ok(result) => result.context("the terminal UI failed")?,
-        Err(_) => {}
+        // Its thread ended without its result: it panicked (the hook put the terminal back).
+        Err(_) => bail!("the terminal UI stopped on a panic"),
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
