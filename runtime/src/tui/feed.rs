@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Input;
 use super::model::{PluginStatus, Stats};
@@ -16,14 +16,16 @@ use crate::store::{Snapshot, Store};
 /// The UI's stats for one of this process's snapshots: the same JSON a client gets from
 /// `/api/3/all`, so both modes draw from one model.
 pub fn local_stats(snapshot: &Snapshot, store: &Store) -> Option<Stats> {
-    let all = json!({
-        "stats": [serde_json::to_value(render::AllJson(snapshot)).ok()?],
-        "views": [serde_json::to_value(render::AllViews {
-            snapshot,
-            limits: &store.limits,
-        }).ok()?],
-    });
-    let mut stats = Stats::from_envelope(&all).ok()?;
+    let object = |value| match value {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    };
+    let stats = object(serde_json::to_value(render::AllJson(snapshot)))?;
+    let views = object(serde_json::to_value(render::AllViews {
+        snapshot,
+        limits: &store.limits,
+    }))?;
+    let mut stats = Stats::from_parts(stats, views);
     stats.plugins = store.plugins().to_vec();
     Some(stats)
 }

@@ -85,6 +85,16 @@ impl Stats {
         })
     }
 
+    /// From `{plugin: stats}` and `{plugin: views}` maps already apart (this process's own
+    /// snapshot: nothing to unwrap or copy).
+    pub fn from_parts(stats: Map<String, Value>, views: Map<String, Value>) -> Stats {
+        Stats {
+            stats,
+            views,
+            plugins: Vec::new(),
+        }
+    }
+
     /// A plugin's stats as they came (`uptime` is a bare string).
     pub fn value(&self, plugin: &str) -> Option<&Value> {
         self.stats.get(plugin)
