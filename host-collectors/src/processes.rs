@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -102,6 +103,26 @@ pub(crate) struct Identity {
 /// pid → identity, as of the last scan (processes that exited are dropped).
 pub(crate) type Identities = Mutex<Arc<HashMap<u32, Identity>>>;
 
+/// The /proc/PID files read every tick, kept open between scans: reading one again from
+/// offset 0 makes the kernel write it afresh, so a scan costs one system call per file
+/// instead of three (open, read, close) and no path lookup. A file kept for a process that
+/// has exited fails (ESRCH), and is then opened again by path: a new process on the same pid
+/// is read, never the old one.
+#[derive(Debug, Default)]
+pub(crate) struct ProcFiles {
+    stat: Option<File>,
+    statm: Option<File>,
+    io: Option<File>,
+}
+
+/// pid → its open files, as of the last scan.
+pub(crate) type OpenFiles = Mutex<HashMap<u32, ProcFiles>>;
+
+/// Processes whose files are kept open: three descriptors each, so 300 hold 900 of the 1,024
+/// most systems allow by default and leave room for the server's sockets; processes past
+/// that are read by path each tick, as before.
+const KEPT_PROCESSES: usize = 300;
+
 /// Every process, by ascending pid. One that exits during the scan is left out.
 pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
     let entries = match std::fs::read_dir(&src.proc_root) {
@@ -127,6 +148,18 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
     let now = Instant::now();
+    let mut open = std::mem::take(
+        &mut *src
+            .open_files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    );
+    // Aligned with `pids`; what is left in `open` belongs to processes gone since (closed here).
+    let mut files: Vec<ProcFiles> = pids
+        .iter()
+        .map(|pid| open.remove(pid).unwrap_or_default())
+        .collect();
+    drop(open);
     // The kernel takes ~40 µs per process to produce its four files on a small VM: on the
     // tick's critical path. Scan in parallel across cores, in chunks big enough that a
     // thread is worth starting.
@@ -134,7 +167,10 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
         .map_or(1, |n| n.get())
         .min(pids.len().div_ceil(PIDS_PER_WORKER).max(1));
     let chunk = pids.len().div_ceil(workers).max(1);
-    let scan_chunk = |pids: &[u32]| -> Result<Vec<(Process, Identity)>, CollectError> {
+    let scan_chunk = |pids: &[u32],
+                      files: &mut [ProcFiles],
+                      first: usize|
+     -> Result<Vec<(Process, Identity)>, CollectError> {
         let mut scan = Scan {
             src,
             boot_time,
@@ -145,27 +181,34 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
             // A stat line is ~300 bytes, a long command line a few KB: one page-ish buffer
             // rarely grows.
             buf: Vec::with_capacity(4096),
+            keep: false,
         };
         let mut out = Vec::with_capacity(pids.len());
-        for &pid in pids {
+        for (i, (&pid, files)) in pids.iter().zip(files.iter_mut()).enumerate() {
             scan.path.clear();
             scan.path.push(&src.proc_root);
             scan.path.push(pid.to_string());
-            if let Some(process) = scan.process(pid)? {
-                out.push(process);
+            scan.keep = first + i < KEPT_PROCESSES;
+            match scan.process(pid, files)? {
+                Some(process) => out.push(process),
+                None => *files = ProcFiles::default(),
             }
         }
         Ok(out)
     };
     let mut found = Vec::with_capacity(pids.len());
     if workers <= 1 {
-        found = scan_chunk(&pids)?;
+        found = scan_chunk(&pids, &mut files, 0)?;
     } else {
         let parts: Vec<Result<Vec<(Process, Identity)>, CollectError>> =
             std::thread::scope(|scope| {
                 let handles: Vec<_> = pids
                     .chunks(chunk)
-                    .map(|part| scope.spawn(move || scan_chunk(part)))
+                    .zip(files.chunks_mut(chunk))
+                    .enumerate()
+                    .map(|(n, (part, files))| {
+                        scope.spawn(move || scan_chunk(part, files, n * chunk))
+                    })
                     .collect();
                 handles
                     .into_iter()
@@ -192,6 +235,14 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
     *src.identities
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = Arc::new(identities);
+    let kept: HashMap<u32, ProcFiles> = pids
+        .into_iter()
+        .zip(files)
+        .filter(|(_, f)| f.stat.is_some())
+        .collect();
+    *src.open_files
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = kept;
     // /proc lists in pid order already; a fixture directory does not.
     out.sort_unstable_by_key(|p| p.pid);
     Ok(out)
@@ -231,18 +282,41 @@ struct Scan<'a> {
     /// `/proc/PID`, then `/proc/PID/FILE` while a file is read.
     path: PathBuf,
     buf: Vec<u8>,
+    /// Whether this process's files are kept open for the next scan.
+    keep: bool,
 }
 
 impl Scan<'_> {
     /// Reads `self.path/file` into `self.buf`; `false` when it cannot be read.
     fn read(&mut self, file: &str) -> bool {
+        self.read_kept(file, &mut None)
+    }
+
+    /// [`Scan::read`] through `kept`, the file left open by the last scan if any; the file is
+    /// kept open in it for the next scan when `self.keep`.
+    fn read_kept(&mut self, file: &str, kept: &mut Option<File>) -> bool {
+        if let Some(f) = kept.as_ref() {
+            if read_all(f, &mut self.buf).is_ok_and(|n| n > 0) {
+                return true;
+            }
+            // The process it was opened for has exited (ESRCH): try the path, in case a new
+            // process has the pid.
+            *kept = None;
+        }
         self.path.push(file);
-        self.buf.clear();
-        let ok = File::open(&self.path)
-            .and_then(|mut f| read_all(&mut f, &mut self.buf))
-            .is_ok();
+        let opened = File::open(&self.path);
         self.path.pop();
-        ok
+        let Ok(f) = opened else {
+            self.buf.clear();
+            return false;
+        };
+        if read_all(&f, &mut self.buf).is_err() {
+            return false;
+        }
+        if self.keep {
+            *kept = Some(f);
+        }
+        true
     }
 
     /// The process whose directory is `self.path`, with its identity for the next scan; `None`
@@ -250,9 +324,13 @@ impl Scan<'_> {
     ///
     /// Any failed read of stat, statm or cmdline, or of the directory's owner, means the process
     /// exited mid-scan (ENOENT, ESRCH, an empty read) or is hidden from us (`hidepid`): skip it.
-    fn process(&mut self, pid: u32) -> Result<Option<(Process, Identity)>, CollectError> {
+    fn process(
+        &mut self,
+        pid: u32,
+        files: &mut ProcFiles,
+    ) -> Result<Option<(Process, Identity)>, CollectError> {
         let src = self.src;
-        if !self.read("stat") {
+        if !self.read_kept("stat", &mut files.stat) {
             return Ok(None);
         }
         let Some(stat) = self.parse_stat()? else {
@@ -273,7 +351,7 @@ impl Scan<'_> {
                 dt: 0,
             }
         } else {
-            if !self.read("statm") {
+            if !self.read_kept("statm", &mut files.statm) {
                 return Ok(None);
             }
             StatM::from_read(&self.buf[..])
@@ -310,7 +388,7 @@ impl Scan<'_> {
         };
         // Unreadable for other users' processes (and for some of our own under a ptrace
         // policy): that is the `none` of the record, not an error.
-        let io = if self.read("io") {
+        let io = if self.read_kept("io", &mut files.io) {
             parse_io(&self.buf)
         } else {
             None
@@ -388,14 +466,14 @@ fn stat_is_sliceable(text: &str) -> bool {
         && text.is_char_boundary(close + 2)
 }
 
-/// Reads a whole file into `buf` (cleared first). `read_to_end` would first ask the file's
-/// size and position (statx + lseek), which a /proc file does not know: two wasted system
-/// calls per file, four files per process, every tick.
+/// Reads a whole file from its start into `buf` (cleared first), with `pread` at offset 0: a
+/// /proc file read again that way is made afresh. `read_to_end` would first ask the file's
+/// size and position (statx + lseek), which a /proc file does not know.
 ///
 /// A read that leaves room in the buffer is the end: /proc/PID files (one record made whole
 /// per read, or the command line copied until it ends) and fixture files alike hand over all
 /// they have, so the read that would return 0 is not made (a system call per file saved).
-fn read_all(f: &mut File, buf: &mut Vec<u8>) -> io::Result<usize> {
+fn read_all(f: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
     let mut len = 0;
     buf.clear();
     loop {
@@ -403,7 +481,7 @@ fn read_all(f: &mut File, buf: &mut Vec<u8>) -> io::Result<usize> {
             // A stat line is ~300 bytes; command lines grow the buffer, which is then reused.
             buf.resize((buf.len() * 2).max(4096), 0);
         }
-        match f.read(&mut buf[len..]) {
+        match f.read_at(&mut buf[len..], len as u64) {
             Ok(0) => break,
             Ok(n) => {
                 len += n;

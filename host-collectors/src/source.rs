@@ -32,6 +32,8 @@ pub struct Source {
     pub(crate) boot_time: std::sync::OnceLock<u64>,
     /// Command lines and owners of the processes seen last scan (see `processes`).
     pub(crate) identities: crate::processes::Identities,
+    /// The /proc/PID files kept open between scans (see `processes`).
+    pub(crate) open_files: crate::processes::OpenFiles,
 }
 
 impl Source {
@@ -78,6 +80,7 @@ impl Source {
             users: Users::default(),
             boot_time: std::sync::OnceLock::new(),
             identities: Default::default(),
+            open_files: Default::default(),
         }
     }
 

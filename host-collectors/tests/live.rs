@@ -81,3 +81,51 @@ fn live_source_is_shared_across_threads() {
         assert!(b.join().expect("thread").expect("processes") > 0);
     });
 }
+
+/// This process's open descriptors on /proc/PID files (other tests open files meanwhile).
+fn open_fds(pid: u32) -> usize {
+    let prefix = format!("/proc/{pid}/");
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| {
+        d.flatten()
+            .filter(|e| {
+                std::fs::read_link(e.path())
+                    .is_ok_and(|target| target.to_string_lossy().starts_with(&prefix))
+            })
+            .count()
+    })
+}
+
+#[test]
+fn files_kept_open_between_scans_read_fresh_and_close_when_the_process_exits() {
+    let src = Source::live();
+    // A process that changes its name (an exec) a moment after the first scan.
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "sleep 0.5; exec sleep 100"])
+        .spawn()
+        .expect("spawn sh");
+    let pid = child.id();
+    let find = |src: &Source| {
+        processes(src)
+            .expect("scan")
+            .into_iter()
+            .find(|p| p.pid == pid)
+    };
+    assert_eq!(find(&src).map(|p| p.name), Some("sh".to_string()));
+    let fds = open_fds(pid);
+    assert!(fds >= 2, "stat and io of {pid} are not kept open ({fds})");
+    std::thread::sleep(std::time::Duration::from_millis(900));
+    // Read again through the files kept open: the kernel wrote them afresh.
+    let after_exec = find(&src).expect("still running");
+    assert_eq!(after_exec.name, "sleep");
+    assert_eq!(after_exec.cmdline, ["sleep", "100"]);
+    // Scanning again keeps no more descriptors than it did.
+    for _ in 0..3 {
+        find(&src);
+    }
+    assert_eq!(open_fds(pid), fds, "descriptors kept for {pid}");
+
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(find(&src).is_none(), "an exited process was reported");
+    assert_eq!(open_fds(pid), 0, "its kept files were not closed");
+}
