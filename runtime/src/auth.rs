@@ -94,6 +94,14 @@ impl Credentials {
     }
 }
 
+/// The `Authorization` value a client sends: `Basic base64(user:password)`.
+pub fn basic_header(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
 /// `Basic base64(user:password)` → (user, password).
 fn decode_basic(authorization: &str) -> Option<(String, String)> {
     let (scheme, encoded) = authorization.trim().split_once(' ')?;
@@ -112,13 +120,6 @@ fn decode_basic(authorization: &str) -> Option<(String, String)> {
 mod tests {
     use super::*;
 
-    fn basic(user: &str, password: &str) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-        )
-    }
-
     #[test]
     fn a_hash_verifies_its_password_only() {
         let hash = hash_password("s3cret").unwrap_or_else(|e| panic!("{e}"));
@@ -128,11 +129,11 @@ mod tests {
         // Salted: the same password hashes differently each time.
         assert_ne!(hash, hash_password("s3cret").unwrap_or_default());
         let creds = Credentials::new("glint", &hash).unwrap_or_else(|e| panic!("{e}"));
-        assert!(creds.check(&basic("glint", "s3cret")));
+        assert!(creds.check(&basic_header("glint", "s3cret")));
         // Again, from the verified cache.
-        assert!(creds.check(&basic("glint", "s3cret")));
-        assert!(!creds.check(&basic("glint", "wrong")));
-        assert!(!creds.check(&basic("admin", "s3cret")));
+        assert!(creds.check(&basic_header("glint", "s3cret")));
+        assert!(!creds.check(&basic_header("glint", "wrong")));
+        assert!(!creds.check(&basic_header("admin", "s3cret")));
         assert!(!creds.check("Bearer abc"));
         assert!(!creds.check("Basic !!!"));
     }

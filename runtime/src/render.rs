@@ -163,61 +163,52 @@ impl Level<'_> {
             .get(column)
             .map_or("", String::as_str);
         let logged = limit_for(context.limits, context.key.as_deref(), name).is_some_and(|l| l.log);
-        View {
-            decoration: decoration_name(decoration, logged),
-        }
+        View { decoration, logged }
     }
 }
 
 /// Glances' view of one field.
 struct View {
-    decoration: &'static str,
+    decoration: Decoration,
+    /// Its limit logs alerts: the `_LOG` variant.
+    logged: bool,
 }
 
 /// Every view there is, as JSON text: `/api/3/all` has thousands of them (one per field of
 /// every process), all one of nine, so they are written once and copied, not re-escaped.
-fn view_json(decoration: &str) -> Option<&'static serde_json::value::RawValue> {
-    static VIEWS: std::sync::OnceLock<Vec<(&'static str, Box<serde_json::value::RawValue>)>> =
+fn view_json(decoration: Decoration, logged: bool) -> Option<&'static serde_json::value::RawValue> {
+    const ALL: [Decoration; 5] = [
+        Decoration::Default,
+        Decoration::Ok,
+        Decoration::Careful,
+        Decoration::Warning,
+        Decoration::Critical,
+    ];
+    static VIEWS: std::sync::OnceLock<Vec<Box<serde_json::value::RawValue>>> =
         std::sync::OnceLock::new();
-    VIEWS
-        .get_or_init(|| {
-            DECORATIONS
-                .iter()
-                .filter_map(|&name| {
-                    let text = format!(
-                        r#"{{"decoration":"{name}","optional":false,"additional":false,"splittable":false,"hidden":false}}"#
-                    );
-                    serde_json::value::RawValue::from_string(text)
-                        .ok()
-                        .map(|raw| (name, raw))
-                })
-                .collect()
-        })
-        .iter()
-        .find(|(name, _)| *name == decoration)
-        .map(|(_, raw)| &**raw)
+    let views = VIEWS.get_or_init(|| {
+        [false, true]
+            .iter()
+            .flat_map(|&logged| ALL.iter().map(move |&d| decoration_name(d, logged)))
+            .filter_map(|name| {
+                serde_json::value::RawValue::from_string(format!(
+                    r#"{{"decoration":"{name}","optional":false,"additional":false,"splittable":false,"hidden":false}}"#
+                ))
+                .ok()
+            })
+            .collect()
+    });
+    let index = ALL.iter().position(|&d| d == decoration)? + ALL.len() * usize::from(logged);
+    views.get(index).map(|raw| &**raw)
 }
-
-/// The names [`decoration_name`] gives.
-const DECORATIONS: [&str; 9] = [
-    "DEFAULT",
-    "OK",
-    "CAREFUL",
-    "WARNING",
-    "CRITICAL",
-    "OK_LOG",
-    "CAREFUL_LOG",
-    "WARNING_LOG",
-    "CRITICAL_LOG",
-];
 
 impl Serialize for View {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if let Some(raw) = view_json(self.decoration) {
+        if let Some(raw) = view_json(self.decoration, self.logged) {
             return raw.serialize(s);
         }
         let mut map = s.serialize_map(Some(5))?;
-        map.serialize_entry("decoration", self.decoration)?;
+        map.serialize_entry("decoration", decoration_name(self.decoration, self.logged))?;
         for hint in ["optional", "additional", "splittable", "hidden"] {
             map.serialize_entry(hint, &false)?;
         }

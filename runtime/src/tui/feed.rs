@@ -98,10 +98,7 @@ impl Remote {
             request = request.timeout(timeout);
         }
         if let Some((user, password)) = &self.credentials {
-            use base64::Engine as _;
-            let token =
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-            request = request.set("Authorization", &format!("Basic {token}"));
+            request = request.set("Authorization", &crate::auth::basic_header(user, password));
         }
         request.call().map_err(|e| match e {
             ureq::Error::Status(401, _) => {
@@ -113,7 +110,10 @@ impl Remote {
                     .ok()
                     .and_then(|v| v["message"].as_str().map(str::to_string))
                     .unwrap_or_default();
-                format!("HTTP {code} for {path}: {message}")
+                format!(
+                    "HTTP {code} for {path}: {message}; is {} a glint -s (APIv3)?",
+                    self.address
+                )
             }
             ureq::Error::Transport(t) => t.to_string(),
         })
