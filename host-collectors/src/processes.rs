@@ -673,6 +673,44 @@ mod tests {
     }
 
     #[test]
+    fn files_kept_open_between_scans_read_fresh_and_close_when_the_process_exits() {
+        let src = Source::live();
+        // A process that changes its name (an exec) a moment after the first scan.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 0.5; exec sleep 100"])
+            .spawn()
+            .expect("spawn sh");
+        let pid = child.id();
+        let find = |src: &Source| {
+            processes(src)
+                .expect("scan")
+                .into_iter()
+                .find(|p| p.pid == pid)
+        };
+        // This source's own record (other tests scan the same processes with theirs).
+        let kept = |src: &Source| {
+            src.open_files
+                .lock()
+                .expect("lock")
+                .get(&pid)
+                .map(|f| (f.stat.is_some(), f.statm.is_some(), f.io.is_some()))
+        };
+        assert_eq!(find(&src).map(|p| p.name), Some("sh".to_string()));
+        assert_eq!(kept(&src), Some((true, true, true)));
+        std::thread::sleep(Duration::from_millis(900));
+        // Read again through the files kept open: the kernel wrote them afresh.
+        let after_exec = find(&src).expect("still running");
+        assert_eq!(after_exec.name, "sleep");
+        assert_eq!(after_exec.cmdline, ["sleep", "100"]);
+        assert_eq!(kept(&src), Some((true, true, true)));
+
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(find(&src).is_none(), "an exited process was reported");
+        assert_eq!(kept(&src), None, "its kept files were not closed");
+    }
+
+    #[test]
     fn kernel_threads_are_read_from_stat_alone() {
         let dir = tempfile::tempdir().expect("tempdir");
         // kthreadd's real stat line: flags 2129984 has PF_KTHREAD. No statm, no cmdline.
