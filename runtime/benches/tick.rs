@@ -72,7 +72,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn monitor() -> Monitor {
     let config = Config::defaults().expect("embedded defaults");
     let engine = GlintEngine::new(GlintEngine::default_cache_dir()).expect("engine");
-    let (mut monitor, refused) = Monitor::new(config, engine, Source::live(), Vec::new());
+    let (mut monitor, refused) = Monitor::new(config, engine, Source::live(), Vec::new(), None);
     assert!(refused.is_empty(), "a default plugin was refused");
     // Prime: rates and per-process state exist from the second tick on.
     monitor.tick();

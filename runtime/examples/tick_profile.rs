@@ -23,7 +23,7 @@ fn main() {
         .collect();
     let config = Config::defaults().expect("embedded defaults");
     let engine = GlintEngine::new(GlintEngine::default_cache_dir()).expect("engine");
-    let (mut monitor, _) = Monitor::new(config, engine, Source::live(), Vec::new());
+    let (mut monitor, _) = Monitor::new(config, engine, Source::live(), Vec::new(), None);
     monitor.tick();
     monitor.tick();
     let n = monitor.actors().len();

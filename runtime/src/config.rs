@@ -21,8 +21,9 @@ pub const MIN_REFRESH_SECS: f64 = 0.1;
 pub const MAX_REFRESH_SECS: f64 = 86_400.0;
 /// History points per field: 1,000,000 x 16 bytes = 16 MB per field is already a lot.
 const MAX_HISTORY: usize = 1_000_000;
-/// A plugin call may take up to a minute; longer would stall every tick behind it.
-const MAX_DEADLINE_MS: u64 = 60_000;
+use crate::manifest::LimitSettings;
+use crate::sandbox::{GrantSettings, Limits};
+use crate::supervisor::Policy;
 /// Plugin memory ceiling in MiB: the engine's pool reserves slots of this size.
 pub const MAX_PLUGIN_MEMORY_MB: u64 = 256;
 
@@ -55,11 +56,16 @@ pub struct PluginLimits {
     pub keys: BTreeMap<String, BTreeMap<String, Limit>>,
 }
 
-/// A plugin's section: `enable`, `hide`, and the settings passed to the plugin.
+/// A plugin's section: `enable`, `hide`, what it is granted and its limits, and the
+/// settings passed to the plugin.
 #[derive(Debug, Clone, Default)]
 pub struct PluginSettings {
     pub enable: Option<bool>,
     pub hide: Vec<Regex>,
+    /// `[plugins.NAME.grant]`: capabilities its manifest may ask for.
+    pub grant: Option<GrantSettings>,
+    /// `[plugins.NAME.limits]`: this plugin's limits over `[global]`'s.
+    pub limits: LimitSettings,
     pub settings: BTreeMap<String, ConfigValue>,
 }
 
@@ -74,9 +80,11 @@ impl PluginSettings {
 pub struct Config {
     pub refresh: Duration,
     pub history_size: usize,
-    pub plugin_deadline: Duration,
-    /// Bytes.
-    pub plugin_memory: usize,
+    /// Every plugin's limits unless its section says otherwise.
+    pub plugin_limits: Limits,
+    pub supervisor: Policy,
+    /// Community plugins' directory; `None`: the default (see `default_plugins_dir`).
+    pub plugins_dir: Option<PathBuf>,
     pub folders: Vec<PathBuf>,
     pub plugins: BTreeMap<String, PluginSettings>,
     pub limits: BTreeMap<String, PluginLimits>,
@@ -148,8 +156,16 @@ impl Config {
         Config {
             refresh: Duration::from_secs(2),
             history_size: 1200,
-            plugin_deadline: Duration::from_millis(500),
-            plugin_memory: 64 << 20,
+            plugin_limits: Limits {
+                memory: 64 << 20,
+                deadline: Duration::from_millis(500),
+                cpu_budget: Duration::from_millis(100),
+                max_rows: 100_000,
+                max_table_bytes: 16 << 20,
+                log_lines_per_minute: 120,
+            },
+            supervisor: Policy::default(),
+            plugins_dir: None,
             folders: Vec::new(),
             plugins: BTreeMap::new(),
             limits: BTreeMap::new(),
@@ -164,11 +180,21 @@ impl Config {
         if let Some(v) = file.history_size {
             self.history_size = v;
         }
-        if let Some(v) = file.plugin_deadline {
-            self.plugin_deadline = v;
+        self.plugin_limits = file.plugin_limits.over(self.plugin_limits);
+        if let Some(v) = file.supervisor.backoff_ms {
+            self.supervisor.backoff = Duration::from_millis(v);
         }
-        if let Some(v) = file.plugin_memory {
-            self.plugin_memory = v;
+        if let Some(v) = file.supervisor.max_backoff_ms {
+            self.supervisor.max_backoff = Duration::from_millis(v);
+        }
+        if let Some(v) = file.supervisor.quarantine_after {
+            self.supervisor.quarantine_after = v as u32;
+        }
+        if let Some(v) = file.supervisor.failure_window_s {
+            self.supervisor.window = Duration::from_secs(v);
+        }
+        if let Some(v) = file.plugins_dir {
+            self.plugins_dir = (!v.as_os_str().is_empty()).then_some(v);
         }
         if let Some(v) = file.folders {
             self.folders = v;
@@ -197,6 +223,17 @@ impl Config {
             if let Some(hide) = section.hide {
                 ours.hide = hide;
             }
+            if section.grant.is_some() {
+                ours.grant = section.grant;
+            }
+            let l = section.limits;
+            let o = &mut ours.limits;
+            o.memory_mb = l.memory_mb.or(o.memory_mb);
+            o.deadline_ms = l.deadline_ms.or(o.deadline_ms);
+            o.cpu_budget_ms = l.cpu_budget_ms.or(o.cpu_budget_ms);
+            o.max_rows = l.max_rows.or(o.max_rows);
+            o.max_table_kb = l.max_table_kb.or(o.max_table_kb);
+            o.log_lines_per_minute = l.log_lines_per_minute.or(o.log_lines_per_minute);
             ours.settings.extend(section.settings);
         }
         for (name, limits) in file.limits {
@@ -213,6 +250,18 @@ impl Config {
         self.plugins.get(name).cloned().unwrap_or_default()
     }
 
+    /// The community plugins' directory: `[global] plugins_dir`, else
+    /// `$XDG_CONFIG_HOME/glint/plugins`, else `~/.config/glint/plugins`.
+    pub fn plugins_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.plugins_dir {
+            return Some(dir.clone());
+        }
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        Some(base.join("glint").join("plugins"))
+    }
+
     /// Whether a plugin runs: its `enable`, else on.
     pub fn enabled(&self, name: &str) -> bool {
         self.plugins
@@ -227,8 +276,9 @@ impl Config {
 struct FileConfig {
     refresh: Option<Duration>,
     history_size: Option<usize>,
-    plugin_deadline: Option<Duration>,
-    plugin_memory: Option<usize>,
+    plugin_limits: LimitSettings,
+    supervisor: RawSupervisor,
+    plugins_dir: Option<PathBuf>,
     folders: Option<Vec<PathBuf>>,
     plugins: BTreeMap<String, FileSection>,
     limits: BTreeMap<String, PluginLimits>,
@@ -248,6 +298,8 @@ struct FileServer {
 struct FileSection {
     enable: Option<bool>,
     hide: Option<Vec<Regex>>,
+    grant: Option<GrantSettings>,
+    limits: LimitSettings,
     settings: BTreeMap<String, ConfigValue>,
 }
 
@@ -255,6 +307,7 @@ struct FileSection {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     global: Option<RawGlobal>,
+    supervisor: Option<Spanned<RawSupervisor>>,
     readings: Option<RawReadings>,
     server: Option<RawServer>,
     #[serde(default)]
@@ -270,6 +323,21 @@ struct RawGlobal {
     history_size: Option<Spanned<i64>>,
     plugin_deadline_ms: Option<Spanned<i64>>,
     plugin_memory_mb: Option<Spanned<i64>>,
+    plugin_cpu_budget_ms: Option<Spanned<i64>>,
+    plugin_max_rows: Option<Spanned<i64>>,
+    plugin_max_table_kb: Option<Spanned<i64>>,
+    plugin_log_lines_per_minute: Option<Spanned<i64>>,
+    plugins_dir: Option<String>,
+}
+
+/// `[supervisor]`: restarts, backoff and quarantine.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSupervisor {
+    backoff_ms: Option<u64>,
+    max_backoff_ms: Option<u64>,
+    quarantine_after: Option<u64>,
+    failure_window_s: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -337,34 +405,51 @@ fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
                     })?,
             );
         }
-        if let Some(v) = global.plugin_deadline_ms {
-            let ms = *v.get_ref();
-            let ms = u64::try_from(ms)
-                .ok()
-                .filter(|ms| (1..=MAX_DEADLINE_MS).contains(ms))
-                .ok_or_else(|| {
-                    err(
-                        Some(v.span()),
-                        "global.plugin_deadline_ms",
-                        format!("{ms} is out of range: expected 1 to {MAX_DEADLINE_MS} ms"),
-                    )
-                })?;
-            out.plugin_deadline = Some(Duration::from_millis(ms));
+        let keys = [
+            ("memory_mb", global.plugin_memory_mb),
+            ("deadline_ms", global.plugin_deadline_ms),
+            ("cpu_budget_ms", global.plugin_cpu_budget_ms),
+            ("max_rows", global.plugin_max_rows),
+            ("max_table_kb", global.plugin_max_table_kb),
+            ("log_lines_per_minute", global.plugin_log_lines_per_minute),
+        ];
+        for (key, value) in keys {
+            let Some(v) = value else { continue };
+            let full = format!("global.plugin_{key}");
+            let n = u64::try_from(*v.get_ref()).map_err(|_| {
+                err(
+                    Some(v.span()),
+                    &full,
+                    format!("{} is negative", v.get_ref()),
+                )
+            })?;
+            out.plugin_limits
+                .set(key, n)
+                .map_err(|m| err(Some(v.span()), &full, m))?;
         }
-        if let Some(v) = global.plugin_memory_mb {
-            let mb = *v.get_ref();
-            let mb = u64::try_from(mb)
-                .ok()
-                .filter(|mb| (1..=MAX_PLUGIN_MEMORY_MB).contains(mb))
-                .ok_or_else(|| {
-                    err(
-                        Some(v.span()),
-                        "global.plugin_memory_mb",
-                        format!("{mb} is out of range: expected 1 to {MAX_PLUGIN_MEMORY_MB} MiB"),
-                    )
-                })?;
-            out.plugin_memory = Some((mb as usize) << 20);
+        out.plugins_dir = global.plugins_dir.map(PathBuf::from);
+    }
+    if let Some(supervisor) = raw.supervisor {
+        let span = supervisor.span();
+        let supervisor = supervisor.into_inner();
+        let checks = [
+            ("backoff_ms", supervisor.backoff_ms, 1, 3_600_000),
+            ("max_backoff_ms", supervisor.max_backoff_ms, 1, 3_600_000),
+            ("quarantine_after", supervisor.quarantine_after, 1, 1000),
+            ("failure_window_s", supervisor.failure_window_s, 1, 86_400),
+        ];
+        for (key, value, low, high) in checks {
+            if let Some(v) = value
+                && !(low..=high).contains(&v)
+            {
+                return Err(err(
+                    Some(span.clone()),
+                    &format!("supervisor.{key}"),
+                    format!("{v} is out of range: expected {low} to {high}"),
+                ));
+            }
         }
+        out.supervisor = supervisor;
     }
     if let Some(server) = raw.server {
         out.server.bind = server.bind;
@@ -433,6 +518,37 @@ fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
                         ));
                     }
                 },
+                "grant" => {
+                    let grant = GrantSettings::deserialize(value).map_err(|e| {
+                            err(
+                                span.clone(),
+                                &full,
+                                format!(
+                                    "{}; expected network = [\"host:port\", ...], directory = \"/path\", env = [\"NAME\", ...], process_cmdlines = BOOL, process_users = BOOL",
+                                    e.message().trim_end()
+                                ),
+                            )
+                        })?;
+                    for d in grant.network.iter().flatten() {
+                        crate::sandbox::Destination::parse(d)
+                            .map_err(|m| err(span.clone(), &full, m))?;
+                    }
+                    section.grant = Some(grant);
+                }
+                "limits" => {
+                    let limits = LimitSettings::deserialize(value).map_err(|e| {
+                        err(
+                            span.clone(),
+                            &full,
+                            format!(
+                                "{}; expected memory_mb, deadline_ms, cpu_budget_ms, max_rows, max_table_kb or log_lines_per_minute",
+                                e.message().trim_end()
+                            ),
+                        )
+                    })?;
+                    limits.check("").map_err(|m| err(span.clone(), &full, m))?;
+                    section.limits = limits;
+                }
                 "hide" => {
                     let patterns = string_list(&value).ok_or_else(|| {
                         err(
@@ -533,7 +649,7 @@ fn to_limit(value: toml::Value) -> Result<Limit, String> {
     Ok(limit)
 }
 
-fn config_value(value: &toml::Value) -> Option<ConfigValue> {
+pub(crate) fn config_value(value: &toml::Value) -> Option<ConfigValue> {
     Some(match value {
         toml::Value::Boolean(b) => ConfigValue::Boolean(*b),
         toml::Value::Integer(i) => ConfigValue::Int(*i),
@@ -576,7 +692,9 @@ mod tests {
         let c = Config::defaults().expect("embedded defaults parse");
         assert_eq!(c.refresh, Duration::from_secs(2));
         assert_eq!(c.history_size, 1200);
-        assert_eq!(c.plugin_deadline, Duration::from_millis(500));
+        assert_eq!(c.plugin_limits.deadline, Duration::from_millis(500));
+        assert_eq!(c.plugin_limits.memory, 64 << 20);
+        assert_eq!(c.supervisor.quarantine_after, 5);
         let cpu_total = &c.limits["cpu"].fields["total"];
         assert_eq!(
             (cpu_total.careful, cpu_total.warning, cpu_total.critical),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value as Json, json};
 use tokio::sync::broadcast;
 
-use crate::plugin::Actor;
+use crate::plugin::PluginStatus;
 use crate::render;
 use crate::store::{Snapshot, number};
 
@@ -27,13 +27,16 @@ pub enum Event {
     Tick(Arc<Snapshot>),
     /// An alert began (`end` is -1) or ended: the alert plugin's row.
     Alert { begun: bool, row: Json },
-    /// A plugin changed state: `loaded`, `restarted` (after a trap) or `stopped`.
+    /// A plugin changed state: `loaded`, `restarted` (after a trap), `unloaded`, or its
+    /// new status (`throttled`, `restarting`, `quarantined`, `refused`, `running` again);
+    /// `reason` is its last error.
     Plugin {
         name: String,
-        kind: &'static str,
-        status: &'static str,
+        kind: String,
+        status: String,
         restarts: u64,
         errors: u64,
+        reason: Option<String>,
     },
 }
 
@@ -78,13 +81,14 @@ impl Event {
                 status,
                 restarts,
                 errors,
+                reason,
             } => {
                 if !plugins.is_empty() && !plugins.contains(name) {
                     return None;
                 }
                 json!({
                     "plugin": name, "kind": kind, "status": status,
-                    "restarts": restarts, "errors": errors,
+                    "restarts": restarts, "errors": errors, "reason": reason,
                 })
             }
         };
@@ -128,46 +132,54 @@ impl Hub {
 pub struct Tracker {
     /// Ongoing alerts, by (type, begin).
     ongoing: HashSet<(String, i64)>,
-    /// Per plugin: (restarts, running) at the previous tick.
-    plugins: BTreeMap<String, (u64, bool)>,
+    /// Per plugin: (restarts, status, source) at the previous tick.
+    plugins: BTreeMap<String, (u64, String, String)>,
 }
 
 impl Tracker {
     /// The events of a tick: plugin state changes, alert changes, then the tick itself.
-    pub fn observe<'a>(
-        &mut self,
-        snapshot: &Arc<Snapshot>,
-        actors: impl Iterator<Item = &'a Actor>,
-    ) -> Vec<Event> {
+    pub fn observe(&mut self, snapshot: &Arc<Snapshot>, plugins: &[PluginStatus]) -> Vec<Event> {
         let mut events = Vec::new();
-        for actor in actors {
-            let restarts = actor
-                .counters
-                .restarts
-                .load(std::sync::atomic::Ordering::Relaxed);
-            let running = actor.is_running();
-            let previous = self
-                .plugins
-                .insert(actor.meta.name.clone(), (restarts, running));
-            let status = match previous {
+        let event = |p: &PluginStatus, status: &str| Event::Plugin {
+            name: p.name.clone(),
+            kind: p.kind.clone(),
+            status: status.to_string(),
+            restarts: p.restarts,
+            errors: p.errors,
+            reason: p.last_error.clone(),
+        };
+        let mut seen = BTreeMap::new();
+        for p in plugins {
+            let now = (p.restarts, p.status.clone(), p.source.clone());
+            let status = match self.plugins.get(&p.name) {
+                None if p.status == "refused" => Some(p.status.as_str()),
                 None => Some("loaded"),
-                Some((_, true)) if !running => Some("stopped"),
-                Some((before, _)) if restarts > before && running => Some("restarted"),
+                // Another file, or the same file replaced: reloaded.
+                Some((_, before, _)) if *before == "refused" && p.status != "refused" => {
+                    Some("loaded")
+                }
+                Some((before, status, _)) if *status == p.status && p.restarts > *before => {
+                    Some("restarted")
+                }
+                Some((_, status, _)) if *status != p.status => Some(p.status.as_str()),
                 _ => None,
             };
             if let Some(status) = status {
-                events.push(Event::Plugin {
-                    name: actor.meta.name.clone(),
-                    kind: kind_name(actor.kind),
-                    status,
-                    restarts,
-                    errors: actor
-                        .counters
-                        .errors
-                        .load(std::sync::atomic::Ordering::Relaxed),
-                });
+                events.push(event(p, status));
             }
+            seen.insert(p.name.clone(), now);
         }
+        for (name, _) in self.plugins.iter().filter(|(n, _)| !seen.contains_key(*n)) {
+            events.push(Event::Plugin {
+                name: name.clone(),
+                kind: String::new(),
+                status: "unloaded".into(),
+                restarts: 0,
+                errors: 0,
+                reason: None,
+            });
+        }
+        self.plugins = seen;
         events.extend(self.alerts(snapshot));
         events.push(Event::Tick(snapshot.clone()));
         events
@@ -274,16 +286,15 @@ mod tests {
     #[test]
     fn alerts_begin_once_and_end_once() {
         let mut tracker = Tracker::default();
-        let none: [&Actor; 0] = [];
-        let e = tracker.observe(&snapshot(1, &[]), none.into_iter());
+        let e = tracker.observe(&snapshot(1, &[]), &[]);
         assert_eq!(kinds(&e), ["tick"]);
-        let e = tracker.observe(&snapshot(2, &[("MEM_PERCENT", 100, -1)]), none.into_iter());
+        let e = tracker.observe(&snapshot(2, &[("MEM_PERCENT", 100, -1)]), &[]);
         assert_eq!(kinds(&e), ["alert_begin", "tick"]);
-        let e = tracker.observe(&snapshot(3, &[("MEM_PERCENT", 100, -1)]), none.into_iter());
+        let e = tracker.observe(&snapshot(3, &[("MEM_PERCENT", 100, -1)]), &[]);
         assert_eq!(kinds(&e), ["tick"]);
         let e = tracker.observe(
             &snapshot(4, &[("MEM_PERCENT", 100, 104), ("LOAD_MIN1", 103, -1)]),
-            none.into_iter(),
+            &[],
         );
         assert_eq!(kinds(&e), ["alert_end", "alert_begin", "tick"]);
         let end = e[0].to_json(&[]).unwrap_or_default();
@@ -292,7 +303,7 @@ mod tests {
         // An ended event stays in the list: it is not reported again.
         let e = tracker.observe(
             &snapshot(5, &[("MEM_PERCENT", 100, 104), ("LOAD_MIN1", 103, -1)]),
-            none.into_iter(),
+            &[],
         );
         assert_eq!(kinds(&e), ["tick"]);
     }
@@ -310,15 +321,53 @@ mod tests {
         assert_eq!(other["plugins"], json!([]));
         let lifecycle = Event::Plugin {
             name: "cpu".into(),
-            kind: "input",
-            status: "restarted",
+            kind: "input".into(),
+            status: "restarted".into(),
             restarts: 1,
             errors: 1,
+            reason: Some("trapped".into()),
         };
         assert!(lifecycle.to_json(&["mem".to_string()]).is_none());
         assert_eq!(
             lifecycle.to_json(&[]).unwrap_or_default()["status"],
             "restarted"
         );
+    }
+
+    #[test]
+    fn plugin_changes_are_events_once() {
+        let status = |name: &str, status: &str, restarts: u64| PluginStatus {
+            name: name.into(),
+            kind: "input".into(),
+            status: status.into(),
+            restarts,
+            ..PluginStatus::default()
+        };
+        let plugin_events = |e: Vec<Event>| -> Vec<String> {
+            e.into_iter()
+                .filter_map(|e| match e {
+                    Event::Plugin { name, status, .. } => Some(format!("{name} {status}")),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut t = Tracker::default();
+        let s = snapshot(1, &[]);
+        let e = t.observe(&s, &[status("a", "running", 0), status("b", "refused", 0)]);
+        assert_eq!(plugin_events(e), ["a loaded", "b refused"]);
+        let e = t.observe(&s, &[status("a", "running", 0), status("b", "refused", 0)]);
+        assert!(plugin_events(e).is_empty());
+        let e = t.observe(
+            &s,
+            &[status("a", "restarting", 0), status("b", "running", 0)],
+        );
+        assert_eq!(plugin_events(e), ["a restarting", "b loaded"]);
+        let e = t.observe(
+            &s,
+            &[status("a", "restarting", 1), status("b", "running", 0)],
+        );
+        assert_eq!(plugin_events(e), ["a restarted"]);
+        let e = t.observe(&s, &[status("a", "quarantined", 1)]);
+        assert_eq!(plugin_events(e), ["a quarantined", "b unloaded"]);
     }
 }

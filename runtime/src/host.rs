@@ -1,5 +1,6 @@
 //! What a plugin's `Store` holds and the host's side of its imports: readings, log, config
-//! and the read-only stats view. A plugin gets no filesystem, environment or network.
+//! and the read-only stats view. A plugin gets no filesystem, environment or network beyond
+//! what its sandbox grants (see `sandbox`), and sensitive readings only if granted.
 
 use std::sync::Arc;
 
@@ -12,7 +13,9 @@ use crate::bindings::input::glint::plugin::{config, log, readings, stats, types}
 use crate::bindings::{
     ConfigValue, Decoration, FieldInfo, Limit, Point, Table, Value, wit_readings as wr,
 };
+use crate::plugin::PluginCounters;
 use crate::readings::TickReadings;
+use crate::sandbox::{Grants, Sandbox};
 use crate::store::{Snapshot, Store};
 
 /// How much of a plugin's stderr is kept to explain a crash: a panic message and a short
@@ -89,6 +92,14 @@ impl ResourceLimiter for Limiter {
     }
 }
 
+/// A plugin's log lines in the current minute, against its limit.
+struct LogBudget {
+    per_minute: u32,
+    since: std::time::Instant,
+    used: u32,
+    dropped: u32,
+}
+
 /// One plugin's store data.
 pub struct HostState {
     pub plugin: Arc<str>,
@@ -97,28 +108,68 @@ pub struct HostState {
     pub limits: Limiter,
     pub stderr: MemoryOutputPipe,
     pub settings: Arc<Vec<(String, ConfigValue)>>,
+    pub grants: Arc<Grants>,
     pub readings: Arc<TickReadings>,
     pub stats: Option<StatsView>,
+    counters: Arc<PluginCounters>,
+    log: LogBudget,
 }
 
 impl HostState {
-    /// A sandbox with nothing granted: no preopened directory, no environment variable, no
-    /// argument, no socket; stderr captured in memory.
+    /// A store's data for `sandbox`: no argument, stderr captured in memory, and only what
+    /// the sandbox grants — its directory (read-write, at the same path), its environment
+    /// variables (as they are in glint's environment), sockets to its destinations.
     pub fn new(
         plugin: Arc<str>,
-        memory_limit: usize,
-        settings: Arc<Vec<(String, ConfigValue)>>,
+        sandbox: &Sandbox,
         readings: Arc<TickReadings>,
-    ) -> HostState {
+        counters: Arc<PluginCounters>,
+    ) -> Result<HostState, String> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
-        let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
-        HostState {
+        let grants = &sandbox.grants;
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stderr(stderr.clone());
+        for name in &grants.env {
+            if let Some(value) = std::env::var_os(name) {
+                wasi.env(name, value.to_string_lossy());
+            }
+        }
+        if let Some(dir) = &grants.directory {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                format!("cannot create its granted directory {}: {e}", dir.display())
+            })?;
+            let guest = dir.to_string_lossy();
+            wasi.preopened_dir(dir, &*guest, wasmtime_wasi::FsPerms::ReadWrite)
+                .map_err(|e| format!("cannot open its granted directory {guest}: {e:#}"))?;
+        }
+        if !grants.network.is_empty() {
+            let tcp = grants
+                .network
+                .iter()
+                .any(|d| d.protocol != crate::sandbox::Protocol::Udp);
+            let udp = grants.network.iter().any(|d| {
+                matches!(
+                    d.protocol,
+                    crate::sandbox::Protocol::Udp | crate::sandbox::Protocol::Any
+                )
+            });
+            let names = grants
+                .network
+                .iter()
+                .any(|d| d.host.parse::<std::net::IpAddr>().is_err());
+            wasi.allow_tcp(tcp)
+                .allow_udp(udp)
+                .allow_ip_name_lookup(names)
+                .socket_addr_check(grants.socket_check(plugin.clone()));
+        }
+        let wasi = wasi.build();
+        Ok(HostState {
             plugin,
             wasi,
             table: ResourceTable::new(),
             limits: Limiter {
                 limits: StoreLimitsBuilder::new()
-                    .memory_size(memory_limit)
+                    .memory_size(sandbox.limits.memory)
                     // A plugin has one memory and a handful of tables; more is a bug or an
                     // attack.
                     .instances(32)
@@ -129,10 +180,53 @@ impl HostState {
                 memory: 0,
             },
             stderr,
-            settings,
+            settings: sandbox.settings.clone(),
+            grants: sandbox.grants.clone(),
             readings,
             stats: None,
+            counters,
+            log: LogBudget {
+                per_minute: sandbox.limits.log_lines_per_minute,
+                since: std::time::Instant::now(),
+                used: 0,
+                dropped: 0,
+            },
+        })
+    }
+
+    /// Whether one more log line fits in this minute's budget; at the turn of the minute,
+    /// says how many were dropped.
+    fn log_allowed(&mut self) -> bool {
+        let log = &mut self.log;
+        if log.since.elapsed() >= std::time::Duration::from_secs(60) {
+            if log.dropped > 0 {
+                tracing::warn!(
+                    plugin = &*self.plugin,
+                    "{} log lines dropped: over its limit of {} a minute",
+                    log.dropped,
+                    log.per_minute
+                );
+            }
+            log.since = std::time::Instant::now();
+            log.used = 0;
+            log.dropped = 0;
         }
+        if log.used < log.per_minute {
+            log.used += 1;
+            return true;
+        }
+        if log.dropped == 0 {
+            tracing::warn!(
+                plugin = &*self.plugin,
+                "over its limit of {} log lines a minute: dropping its log until the minute is up",
+                log.per_minute
+            );
+        }
+        log.dropped += 1;
+        self.counters
+            .log_dropped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        false
     }
 
     /// What the plugin wrote to stderr, as text.
@@ -156,6 +250,9 @@ impl types::Host for HostState {}
 
 impl log::Host for HostState {
     fn log(&mut self, level: log::Level, message: String) {
+        if !self.log_allowed() {
+            return;
+        }
         let mut message = message;
         if message.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
@@ -217,7 +314,9 @@ impl readings::Host for HostState {
         self.readings.sensors()
     }
     fn get_processes(&mut self) -> Vec<wr::Process> {
-        self.readings.processes()
+        let mut processes = self.readings.processes();
+        self.grants.redact_processes(&mut processes);
+        processes
     }
     fn get_process_totals(&mut self) -> wr::ProcessTotals {
         self.readings.process_totals()
@@ -255,7 +354,11 @@ impl stats::Host for HostState {
 
     fn latest(&mut self, plugin: String) -> Option<Table> {
         let view = self.stats.as_ref()?;
-        view.snapshot.get(&plugin).map(|p| p.table.clone())
+        let mut table = view.snapshot.get(&plugin).map(|p| p.table.clone())?;
+        if self.grants.redacts(&table) {
+            self.grants.redact_table(&mut table);
+        }
+        Some(table)
     }
 
     fn latest_columns(&mut self, plugin: String, columns: Vec<String>) -> Option<Table> {
@@ -265,7 +368,7 @@ impl stats::Host for HostState {
             .into_iter()
             .filter_map(|c| Some((stats.column(&c)?, c)))
             .collect();
-        Some(Table {
+        let mut table = Table {
             key: stats
                 .table
                 .key
@@ -283,7 +386,11 @@ impl stats::Host for HostState {
                 })
                 .collect(),
             columns: picked.into_iter().map(|(_, c)| c).collect(),
-        })
+        };
+        if self.grants.redacts(&table) {
+            self.grants.redact_table(&mut table);
+        }
+        Some(table)
     }
 
     fn decorations(&mut self, plugin: String) -> Option<Vec<Vec<Decoration>>> {

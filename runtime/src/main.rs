@@ -99,6 +99,11 @@ struct Cli {
     #[arg(long = "plugin", value_name = "FILE.wasm", global = true)]
     plugins: Vec<PathBuf>,
 
+    /// The community plugins' directory: NAME.wasm with its manifest NAME.toml, rescanned
+    /// every 5 s (default: the config's, else ~/.config/glint/plugins).
+    #[arg(long, value_name = "DIR", global = true)]
+    plugins_dir: Option<PathBuf>,
+
     /// Where compiled plugins are cached (default: ~/.cache/glint/components).
     #[arg(long, value_name = "DIR", global = true)]
     cache_dir: Option<PathBuf>,
@@ -218,15 +223,14 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let engine = GlintEngine::new(cache_dir)?;
     let mut extra = Vec::new();
     for path in &cli.plugins {
-        extra.push(PluginFile::read(path).with_context(|| {
-            format!(
-                "cannot read plugin {}; check the path given to --plugin",
-                path.display()
-            )
-        })?);
+        extra
+            .push(PluginFile::read(path, None).map_err(|e| {
+                anyhow::anyhow!("--plugin {}: {e}; check the path", path.display())
+            })?);
     }
+    let plugins_dir = cli.plugins_dir.clone().or_else(|| config.plugins_dir());
     let started = Instant::now();
-    let (mut monitor, refused) = Monitor::new(config, engine, Source::live(), extra);
+    let (mut monitor, refused) = Monitor::new(config, engine, Source::live(), extra, plugins_dir);
     tracing::info!(
         "{} plugins loaded in {:?}",
         monitor.actors().len(),
@@ -247,6 +251,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     if monitor.actors().is_empty() {
         bail!("no plugin is running (all disabled or refused); see `glint plugins`");
     }
+    monitor
+        .watch()
+        .context("cannot start watching the plugins directory")?;
 
     let mut printer = match (&cli.stdout, &cli.stdout_json, &cli.stdout_csv) {
         (Some(l), _, _) => Some(Printer::new(
@@ -296,13 +303,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let trimmed = glint::trim::startup_pages();
             tracing::debug!("start-up pages given back: {trimmed:?}");
         }
-        for event in tracker.observe(
-            &snapshot,
-            monitor
-                .actors()
-                .iter()
-                .chain(monitor.outputs().iter().map(|a| &**a)),
-        ) {
+        for event in tracker.observe(&snapshot, &monitor.store().plugins()) {
             hub.send(event);
         }
         // The first tick only primes the counters: rates need two.
@@ -492,11 +493,9 @@ fn start_server(
     let shared = glint::server::Shared::new(
         monitor.store(),
         hub.clone(),
-        monitor.actors().iter().map(|a| a.meta.clone()).collect(),
-        monitor.outputs().to_vec(),
+        monitor.registry(),
         monitor.config().history_size,
         credentials,
-        monitor.config().plugin_deadline,
     );
     let app = glint::server::router(shared, &options);
     let listener = runtime.block_on(glint::server::bind(options.addr))?;

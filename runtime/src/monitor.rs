@@ -1,20 +1,26 @@
 //! The tick: loads the enabled plugins, fans each tick out to them (in waves, so a plugin
 //! that reads others' stats runs after them), joins with a deadline and publishes the
-//! snapshot.
+//! snapshot; between ticks, swaps in the plugins the directory's watcher loaded.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
 use host_collectors::Source;
 
-use crate::bindings::{ConfigValue, PluginKind, Tick};
+use crate::bindings::{PluginKind, Tick};
 use crate::config::Config;
+use crate::discovery::{Change, Discovery};
 use crate::engine::GlintEngine;
 use crate::host::StatsView;
-use crate::plugin::{self, Actor, Limits, PluginError, PluginStatus, Replies};
+use crate::manifest::Manifest;
+use crate::plugin::{
+    self, Actor, LoadedPlugin, PluginCounters, PluginError, PluginStatus, Replies,
+};
 use crate::pool::Pool;
 use crate::readings::TickReadings;
 use crate::store::{PluginMeta, PluginSource, PluginStats, Snapshot, Store, decorate, key_text};
@@ -36,25 +42,51 @@ pub struct PluginFile {
     pub bytes: Cow<'static, [u8]>,
     pub sha256: [u8; 32],
     pub source: PluginSource,
+    /// What it asks for; none for embedded plugins and a bare `--plugin` file.
+    pub manifest: Option<Manifest>,
 }
 
 impl PluginFile {
-    /// Reads a component file given on the command line.
-    pub fn read(path: &std::path::Path) -> Result<PluginFile, std::io::Error> {
-        let bytes = std::fs::read(path)?;
+    /// Reads a component file given on the command line, with its manifest if one is
+    /// beside it (`NAME.toml` for `NAME.wasm`) or given.
+    pub fn read(
+        path: &std::path::Path,
+        manifest: Option<&std::path::Path>,
+    ) -> Result<PluginFile, String> {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let sha256 = crate::engine::digest(&bytes);
         let label = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_else(|| path.display().to_string());
+        let beside = path.with_extension("toml");
+        let manifest = match manifest {
+            Some(m) => Some(Manifest::load(m).map_err(|e| e.to_string())?),
+            None if beside.is_file() => Some(Manifest::load(&beside).map_err(|e| e.to_string())?),
+            None => None,
+        };
         Ok(PluginFile {
             label,
             bytes: Cow::Owned(bytes),
             sha256,
             source: PluginSource::File(path.to_path_buf()),
+            manifest,
         })
     }
 }
+
+/// The plugins running now, as the server sees them: replaced whole when the set changes.
+#[derive(Default)]
+pub struct Loaded {
+    /// Input plugins, in display order.
+    pub inputs: Vec<Arc<PluginMeta>>,
+    pub outputs: Vec<Arc<Actor>>,
+    /// Every plugin's counters and health, by name (the API re-enables through them).
+    pub counters: Vec<(String, Arc<PluginCounters>)>,
+}
+
+pub type Registry = ArcSwap<Loaded>;
 
 /// A plugin that could not be loaded, and why.
 pub struct Refused {
@@ -79,6 +111,15 @@ pub struct Monitor {
     seq: u64,
     /// The readings of the latest tick: which ones were collected.
     last_readings: Option<Arc<TickReadings>>,
+    engine: Arc<GlintEngine>,
+    registry: Arc<Registry>,
+    /// Plugins of the directory that could not be loaded (shown in the API), by name.
+    refused: BTreeMap<String, PluginStatus>,
+    /// From the directory's watcher, once started.
+    changes: Option<Receiver<Change>>,
+    discovery: Option<Discovery>,
+    /// Dropped to stop the watcher.
+    _stop_watcher: Option<Sender<()>>,
 }
 
 /// Monotonic nanoseconds since the first tick of this process.
@@ -88,22 +129,20 @@ fn monotonic_nanos() -> u64 {
 }
 
 impl Monitor {
-    /// Loads the embedded plugins the config enables plus `extra` files. A plugin that fails
-    /// to load is refused (and reported), the others run.
+    /// Loads the embedded plugins the config enables, `extra` files, and the plugins of
+    /// `plugins_dir` (if any; it is watched once `watch` is called). A plugin that fails to
+    /// load is refused (and reported), the others run.
     pub fn new(
         config: Config,
         engine: GlintEngine,
         source: Source,
         extra: Vec<PluginFile>,
+        plugins_dir: Option<PathBuf>,
     ) -> (Monitor, Vec<Refused>) {
         let config = Arc::new(config);
         let engine = Arc::new(engine);
         let source = Arc::new(source);
         let folders: Arc<[PathBuf]> = config.folders.clone().into();
-        let limits = Limits {
-            memory: config.plugin_memory,
-            deadline: config.plugin_deadline,
-        };
         let mut files: Vec<PluginFile> = crate::embedded::DEFAULT_PLUGINS
             .iter()
             .filter(|p| config.enabled(p.name))
@@ -112,92 +151,303 @@ impl Monitor {
                 bytes: Cow::Borrowed(p.bytes),
                 sha256: p.sha256,
                 source: PluginSource::Embedded,
+                manifest: None,
             })
             .collect();
         files.extend(extra);
+        let mut discovery = plugins_dir.map(Discovery::new);
+        let mut refused = Vec::new();
+        let mut dir_refused = BTreeMap::new();
+        if let Some(d) = discovery.as_mut() {
+            let (found, _) = d.scan();
+            for name in found {
+                if !config.enabled(&name) {
+                    tracing::info!("{name}: disabled by the config");
+                    continue;
+                }
+                match d.read(&name) {
+                    Ok(file) => files.push(file),
+                    Err(reason) => {
+                        let source = PluginSource::Directory(d.dir().join(format!("{name}.wasm")));
+                        dir_refused.insert(
+                            name.clone(),
+                            PluginStatus::refused(&name, &source, reason.clone()),
+                        );
+                        refused.push(Refused {
+                            label: name.clone(),
+                            error: PluginError::Handshake { name, reason },
+                        });
+                    }
+                }
+            }
+        }
 
         // Compile in parallel: on a cold cache this is most of the start-up time.
         let readings = Arc::new(TickReadings::new(source.clone(), folders.clone()));
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let loaded: Vec<(String, Result<plugin::LoadedPlugin, PluginError>)> =
+        let loaded: Vec<(PluginFile, Result<LoadedPlugin, PluginError>)> =
             std::thread::scope(|scope| {
-                let chunks: Vec<_> = files
-                    .chunks(files.len().div_ceil(workers).max(1))
+                let mut chunks: Vec<Vec<PluginFile>> = Vec::new();
+                let per = files.len().div_ceil(workers).max(1);
+                for file in files {
+                    match chunks.last_mut() {
+                        Some(last) if last.len() < per => last.push(file),
+                        _ => chunks.push(vec![file]),
+                    }
+                }
+                let handles: Vec<_> = chunks
+                    .into_iter()
                     .map(|chunk| {
                         let engine = &engine;
                         let config = &config;
                         let readings = &readings;
                         scope.spawn(move || {
                             chunk
-                                .iter()
+                                .into_iter()
                                 .map(|f| {
-                                    let result = plugin::load(
-                                        engine,
-                                        f,
-                                        limits,
-                                        |name| settings_of(config, name),
-                                        readings.clone(),
-                                    );
-                                    (f.label.clone(), result)
+                                    let result = plugin::load(engine, &f, config, readings.clone());
+                                    (f, result)
                                 })
                                 .collect::<Vec<_>>()
                         })
                     })
                     .collect();
-                chunks
+                handles
                     .into_iter()
                     .flat_map(|h| h.join().unwrap_or_default())
                     .collect()
             });
 
         let pool = Pool::new(workers);
-        let mut refused = Vec::new();
-        let mut actors: Vec<Actor> = Vec::new();
-        let mut outputs: Vec<Arc<Actor>> = Vec::new();
+        let store = Arc::new(Store::new(config.history_size, config.limits.clone()));
+        let mut monitor = Monitor {
+            actors: Vec::new(),
+            outputs: Vec::new(),
+            pool,
+            waves: Vec::new(),
+            store,
+            source,
+            config: config.clone(),
+            folders,
+            seq: 0,
+            last_readings: None,
+            engine,
+            registry: Arc::new(ArcSwap::from_pointee(Loaded::default())),
+            refused: dir_refused,
+            changes: None,
+            discovery,
+            _stop_watcher: None,
+        };
         let mut names = HashSet::new();
-        for (label, result) in loaded {
+        for (file, result) in loaded {
+            let label = file.label.clone();
             match result {
                 Ok(p) if !config.enabled(&p.meta.name) => {
                     tracing::info!("{}: disabled by the config", p.meta.name);
                 }
-                Ok(p) if !names.insert(p.meta.name.clone()) => refused.push(Refused {
-                    label: label.clone(),
-                    error: PluginError::Handshake {
-                        name: label,
-                        reason: format!(
-                            "a plugin named {:?} is already loaded; names must be unique",
-                            p.meta.name
-                        ),
-                    },
-                }),
-                Ok(p) if p.kind == PluginKind::Output => {
-                    outputs.push(Arc::new(Actor::spawn(p, engine.clone())));
+                Ok(p) if !names.insert(p.meta.name.clone()) => {
+                    let reason = format!(
+                        "a plugin named {:?} is already loaded; names must be unique",
+                        p.meta.name
+                    );
+                    if matches!(file.source, PluginSource::Directory(_)) {
+                        monitor.refused.insert(
+                            label.clone(),
+                            PluginStatus::refused(&label, &file.source, reason.clone()),
+                        );
+                    }
+                    refused.push(Refused {
+                        label: label.clone(),
+                        error: PluginError::Handshake {
+                            name: label,
+                            reason,
+                        },
+                    });
                 }
-                Ok(p) => {
-                    let index = actors.len();
-                    actors.push(Actor::pooled(p, engine.clone(), index, &pool));
+                Ok(p) => monitor.add(p),
+                Err(error) => {
+                    if matches!(file.source, PluginSource::Directory(_)) {
+                        monitor.refused.insert(
+                            label.clone(),
+                            PluginStatus::refused(&label, &file.source, error.to_string()),
+                        );
+                    }
+                    refused.push(Refused { label, error });
                 }
-                Err(error) => refused.push(Refused { label, error }),
             }
         }
-        let metas: Vec<Arc<PluginMeta>> = actors.iter().map(|a| a.meta.clone()).collect();
-        let waves = waves(&metas);
-        let store = Arc::new(Store::new(config.history_size, config.limits.clone()));
-        (
-            Monitor {
-                actors,
-                outputs,
-                pool,
-                waves,
-                store,
-                source,
-                config,
-                folders,
-                seq: 0,
-                last_readings: None,
+        monitor.replan();
+        (monitor, refused)
+    }
+
+    /// Starts watching the plugins directory (if there is one): every [`crate::discovery::RESCAN`]
+    /// its changes are loaded on the watcher's thread and swapped in at the next tick.
+    pub fn watch(&mut self) -> std::io::Result<()> {
+        let Some(discovery) = self.discovery.take() else {
+            return Ok(());
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let readings = Arc::new(TickReadings::new(self.source.clone(), self.folders.clone()));
+        discovery.watch(
+            self.engine.clone(),
+            self.config.clone(),
+            readings,
+            tx,
+            stopped,
+        )?;
+        self.changes = Some(rx);
+        self._stop_watcher = Some(stop);
+        Ok(())
+    }
+
+    /// The registry the server reads the running plugins from.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.clone()
+    }
+
+    /// Adds a loaded plugin (or replaces the one of the same name, in its place).
+    fn add(&mut self, plugin: LoadedPlugin) {
+        let name = plugin.meta.name.clone();
+        self.refused.remove(&name);
+        if plugin.kind == PluginKind::Output {
+            let actor = Arc::new(Actor::spawn(plugin, self.engine.clone()));
+            match self.outputs.iter().position(|a| a.meta.name == name) {
+                Some(i) => self.outputs[i] = actor,
+                None => self.outputs.push(actor),
+            }
+        } else {
+            let actor = Actor::pooled(plugin, self.engine.clone(), &self.pool);
+            match self.actors.iter().position(|a| a.meta.name == name) {
+                Some(i) => self.actors[i] = actor,
+                None => self.actors.push(actor),
+            }
+        }
+    }
+
+    /// Waves and the server's registry after the set of plugins changed.
+    fn replan(&mut self) {
+        let metas: Vec<Arc<PluginMeta>> = self.actors.iter().map(|a| a.meta.clone()).collect();
+        self.waves = waves(&metas);
+        let counters = self
+            .actors
+            .iter()
+            .chain(self.outputs.iter().map(|a| &**a))
+            .map(|a| (a.meta.name.clone(), a.counters.clone()))
+            .collect();
+        self.registry.store(Arc::new(Loaded {
+            inputs: metas,
+            outputs: self.outputs.clone(),
+            counters,
+        }));
+    }
+
+    /// Applies what the directory's watcher found since the last tick.
+    fn apply_changes(&mut self) {
+        let Some(rx) = &self.changes else {
+            return;
+        };
+        let changes: Vec<Change> = rx.try_iter().collect();
+        if changes.is_empty() {
+            return;
+        }
+        for change in changes {
+            self.apply(change);
+        }
+        self.replan();
+    }
+
+    fn source_of(&self, name: &str) -> Option<PluginSource> {
+        self.actors
+            .iter()
+            .chain(self.outputs.iter().map(|a| &**a))
+            .find(|a| a.meta.name == name)
+            .map(|a| a.meta.source.clone())
+    }
+
+    fn apply(&mut self, change: Change) {
+        match change {
+            Change::Loaded { name, plugin } => match self.source_of(&name) {
+                Some(source) if !matches!(source, PluginSource::Directory(_)) => {
+                    let reason = format!(
+                        "a plugin named {name:?} is already loaded from {source}; names must be unique (disable that one with [plugins.{name}] enable = false)"
+                    );
+                    tracing::warn!("plugin {name} refused: {reason}");
+                    self.refused.insert(
+                        name.clone(),
+                        PluginStatus::refused(&name, &plugin.meta.source, reason),
+                    );
+                }
+                existing => {
+                    tracing::info!(
+                        "plugin {name} {} (version {:?}, from {})",
+                        if existing.is_some() {
+                            "replaced"
+                        } else {
+                            "loaded"
+                        },
+                        plugin.version,
+                        plugin.meta.source
+                    );
+                    self.add(*plugin);
+                }
             },
-            refused,
-        )
+            Change::Refused {
+                name,
+                source,
+                reason,
+            } => {
+                if self.source_of(&name).is_some() {
+                    tracing::warn!(
+                        "plugin {name}: the new version is refused, the running one goes on: {reason}"
+                    );
+                } else {
+                    tracing::warn!("plugin {name} refused: {reason}");
+                }
+                self.refused
+                    .insert(name.clone(), PluginStatus::refused(&name, &source, reason));
+            }
+            Change::Removed { name } => {
+                self.refused.remove(&name);
+                let from_dir = |a: &Actor| {
+                    a.meta.name == name && matches!(a.meta.source, PluginSource::Directory(_))
+                };
+                let before = self.actors.len() + self.outputs.len();
+                self.actors.retain(|a| !from_dir(a));
+                self.outputs.retain(|a| !from_dir(a));
+                if self.actors.len() + self.outputs.len() < before {
+                    tracing::info!("plugin {name} unloaded: its file is gone");
+                }
+            }
+        }
+    }
+
+    /// Every plugin's status: the running ones (with a refused new version noted), then the
+    /// directory's plugins that could not be loaded.
+    fn statuses(&self) -> Vec<PluginStatus> {
+        let mut out: Vec<PluginStatus> = self
+            .actors
+            .iter()
+            .chain(self.outputs.iter().map(|a| &**a))
+            .map(|a| {
+                let mut status = PluginStatus::of(a);
+                if let Some(r) = self.refused.get(&status.name) {
+                    status.notes.push(format!(
+                        "a new version was refused, this one goes on: {}",
+                        r.last_error.as_deref().unwrap_or_default()
+                    ));
+                }
+                status
+            })
+            .collect();
+        let only_refused: Vec<PluginStatus> = self
+            .refused
+            .values()
+            .filter(|r| !out.iter().any(|s| s.name == r.name))
+            .cloned()
+            .collect();
+        out.extend(only_refused);
+        out
     }
 
     pub fn store(&self) -> Arc<Store> {
@@ -221,7 +471,9 @@ impl Monitor {
     /// Runs one tick and publishes its snapshot. A plugin that fails, is late or busy is left
     /// out of this tick; the others are published.
     pub fn tick(&mut self) -> Arc<Snapshot> {
+        self.apply_changes();
         self.seq += 1;
+        let previous = self.store.snapshot();
         let unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -244,17 +496,30 @@ impl Monitor {
             };
             let replies = Replies::new(wave.len());
             let mut waiting = 0;
+            let mut deadline = Duration::ZERO;
             for &i in wave {
-                match self.actors[i].update(tick, readings.clone(), view.clone(), replies.clone()) {
-                    Ok(()) => waiting += 1,
+                let actor = &self.actors[i];
+                match actor.update(tick, readings.clone(), view.clone(), replies.clone(), i) {
+                    Ok(()) => {
+                        waiting += 1;
+                        deadline = deadline.max(actor.sandbox.limits.deadline);
+                    }
                     Err(e) => {
                         // Counted as in, so the wait does not last to the deadline for it.
                         replies.skip();
-                        tracing::warn!("{e}");
+                        if let PluginError::Throttled { .. } = e {
+                            // Sitting out is not missing: its last stats stand.
+                            done[i] = previous.get(&actor.meta.name).cloned();
+                        }
+                        if e.is_held_back() {
+                            tracing::debug!("{e}");
+                        } else {
+                            tracing::warn!("{e}");
+                        }
                     }
                 }
             }
-            let until = Instant::now() + self.config.plugin_deadline + JOIN_GRACE;
+            let until = Instant::now() + deadline + JOIN_GRACE;
             for reply in replies.wait(until, STALL, || {
                 if self.pool.unstick() {
                     tracing::debug!("a plugin call is slow; one more worker for the others");
@@ -280,13 +545,7 @@ impl Monitor {
             plugins: done.into_iter().flatten().collect(),
         });
         self.store.publish(snapshot.clone());
-        self.store.set_plugins(
-            self.actors
-                .iter()
-                .chain(self.outputs.iter().map(|a| &**a))
-                .map(PluginStatus::of)
-                .collect(),
-        );
+        self.store.set_plugins(self.statuses());
         tracing::debug!("tick {} collected {:?}", self.seq, readings.collected());
         self.last_readings = Some(readings);
         snapshot
@@ -324,20 +583,6 @@ impl Drop for Monitor {
     fn drop(&mut self) {
         self.pool.stop();
     }
-}
-
-/// The plugin's own settings, as the config interface hands them over.
-fn settings_of(config: &Config, plugin: &str) -> Vec<(String, ConfigValue)> {
-    config
-        .plugins
-        .get(plugin)
-        .map(|p| {
-            p.settings
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Groups plugins into waves: a plugin runs in the wave after the last plugin it reads.

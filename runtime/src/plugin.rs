@@ -1,11 +1,11 @@
-//! Loading a plugin (compile, tell its world from its exports, link, handshake) and the actor
-//! that owns its `Store`: one call at a time, a memory cap and a deadline per call, and
-//! re-instantiation from the `InstancePre` after any trap. Input plugins answer ticks, output
-//! plugins render requests.
+//! Loading a plugin (compile, tell its world from its exports, link, handshake, then its own
+//! sandbox) and the actor that owns its `Store`: one call at a time under the plugin's
+//! limits, the supervisor's verdict on every failure, and re-instantiation from the
+//! `InstancePre` after a trap. Input plugins answer ticks, output plugins render requests.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -15,21 +15,19 @@ use wasmtime::{Store, Trap};
 use crate::bindings::input::glint::plugin::types::{Request as RenderRequest, Response};
 use crate::bindings::input::{Input, InputPre};
 use crate::bindings::output::{Output, OutputPre};
-use crate::bindings::{ConfigValue, PluginInfo, PluginKind, Table, Tick};
+use crate::bindings::{PluginInfo, PluginKind, Table, Tick};
+use crate::config::Config;
 use crate::engine::{EPOCH_PERIOD, GlintEngine};
 use crate::host::{HostState, StatsView};
 use crate::monitor::PluginFile;
 use crate::pool::Pool;
 use crate::readings::TickReadings;
-use crate::store::PluginMeta;
+use crate::sandbox::{Limits, Sandbox};
+use crate::store::{PluginMeta, PluginSource};
+use crate::supervisor::{Gate, Health, Policy, Verdict};
 
 /// The contract revisions this host serves (`plugin-info.api-version`).
 pub const SUPPORTED_API_VERSIONS: &[u32] = &[1];
-
-/// Most rows a plugin may return in one table: 100,000 covers a machine with every PID
-/// (pid_max defaults to 4 million, but real machines run thousands); more is a runaway
-/// plugin and would balloon every snapshot.
-pub const MAX_ROWS: usize = 100_000;
 
 /// Render requests an output plugin may have waiting: a render takes milliseconds and
 /// scrapers do not send many at once, so more than 8 waiting means the plugin is stuck or the
@@ -60,18 +58,30 @@ pub enum PluginError {
     Trapped { name: String, reason: String },
     #[error("{name}: plugin stopped")]
     Stopped { name: String },
+    #[error("{name}: quarantined: {reason}")]
+    Quarantined { name: String, reason: String },
+    #[error("{name}: restarting after a failure, in {} ms", wait.as_millis())]
+    Restarting { name: String, wait: Duration },
+    #[error("{name}: throttled (over its CPU budget); sits out this tick")]
+    Throttled { name: String },
     #[error("{name}: busy with {OUTPUT_QUEUE} waiting requests; try again")]
     Busy { name: String },
 }
 
-/// Resource limits of one plugin.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub memory: usize,
-    pub deadline: Duration,
+impl PluginError {
+    /// A call the supervisor held back (restarting, quarantined, throttled): expected, not
+    /// worth a warning each tick.
+    pub fn is_held_back(&self) -> bool {
+        matches!(
+            self,
+            PluginError::Quarantined { .. }
+                | PluginError::Restarting { .. }
+                | PluginError::Throttled { .. }
+        )
+    }
 }
 
-/// Counters shown in `glint plugins` and, later, the API and the TUI.
+/// A plugin's counters and health: shown by `glint plugins`, the API and the TUI.
 #[derive(Debug, Default)]
 pub struct PluginCounters {
     pub calls: AtomicU64,
@@ -80,8 +90,22 @@ pub struct PluginCounters {
     pub last_call_micros: AtomicU64,
     /// Bytes of linear memory, as of the last call.
     pub memory_bytes: AtomicU64,
-    /// Set when the plugin could not be restarted after a trap: it answers nothing more.
-    pub stopped: std::sync::atomic::AtomicBool,
+    /// Log lines dropped over its limit.
+    pub log_dropped: AtomicU64,
+    pub health: Mutex<Health>,
+}
+
+impl PluginCounters {
+    pub fn new(policy: Policy) -> PluginCounters {
+        PluginCounters {
+            health: Mutex::new(Health::new(policy)),
+            ..PluginCounters::default()
+        }
+    }
+
+    pub fn health(&self) -> MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// One plugin's health as the engine reports it: served at `/api/3/plugins` and shown in the
@@ -92,14 +116,61 @@ pub struct PluginCounters {
 pub struct PluginStatus {
     pub name: String,
     pub kind: String,
-    /// `running`, or `stopped` once it could not restart after a trap.
+    /// From its manifest (glint's own version for embedded plugins).
+    pub version: String,
+    /// `embedded`, or the file it was loaded from.
+    pub source: String,
+    /// `running`, `throttled`, `restarting`, `quarantined`, or `refused` (it could not be
+    /// loaded: see `last_error`).
     pub status: String,
+    pub capabilities: Vec<String>,
+    /// Asked for by its manifest, not granted by the config.
+    pub denied: Vec<String>,
     pub calls: u64,
     pub errors: u64,
     pub restarts: u64,
+    /// Ticks it sat out (throttled, or waiting to restart).
+    pub skipped: u64,
     pub last_call_micros: u64,
+    pub p50_micros: Option<u64>,
+    pub p99_micros: Option<u64>,
     /// Its linear memory; `None` before its first call.
     pub memory_bytes: Option<u64>,
+    /// With the guest's stderr when it trapped.
+    pub last_error: Option<String>,
+    pub last_error_millis: Option<u64>,
+    /// The latest network access the host refused it, and how many were.
+    pub last_refusal: Option<String>,
+    pub refusals: u64,
+    pub log_dropped: u64,
+    pub limits: Option<StatusLimits>,
+    /// Remarks on its sandbox (asked for more than allowed...).
+    pub notes: Vec<String>,
+}
+
+/// The limits a plugin runs under, in the API's units.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct StatusLimits {
+    pub memory_mb: u64,
+    pub deadline_ms: u64,
+    pub cpu_budget_ms: u64,
+    pub max_rows: u64,
+    pub max_table_kb: u64,
+    pub log_lines_per_minute: u64,
+}
+
+impl From<Limits> for StatusLimits {
+    fn from(l: Limits) -> StatusLimits {
+        StatusLimits {
+            memory_mb: (l.memory >> 20) as u64,
+            deadline_ms: l.deadline.as_millis() as u64,
+            cpu_budget_ms: l.cpu_budget.as_millis() as u64,
+            max_rows: l.max_rows as u64,
+            max_table_kb: (l.max_table_bytes >> 10) as u64,
+            log_lines_per_minute: u64::from(l.log_lines_per_minute),
+        }
+    }
 }
 
 impl PluginStatus {
@@ -107,20 +178,51 @@ impl PluginStatus {
     pub fn of(actor: &Actor) -> PluginStatus {
         let c = &actor.counters;
         let memory = c.memory_bytes.load(Ordering::Relaxed);
+        let health = c.health().report();
+        let (last_refusal, refusals) = actor.sandbox.grants.refusals.latest();
         PluginStatus {
             name: actor.meta.name.clone(),
             kind: crate::events::kind_name(actor.kind).to_string(),
+            version: actor.version.clone(),
+            source: actor.meta.source.to_string(),
             status: if actor.is_running() {
-                "running"
+                health.status
             } else {
                 "stopped"
             }
             .to_string(),
+            capabilities: actor.sandbox.grants.granted(),
+            denied: actor.sandbox.grants.denied.clone(),
             calls: c.calls.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
             restarts: c.restarts.load(Ordering::Relaxed),
+            skipped: health.skipped,
             last_call_micros: c.last_call_micros.load(Ordering::Relaxed),
+            p50_micros: health.p50_micros,
+            p99_micros: health.p99_micros,
             memory_bytes: (memory > 0).then_some(memory),
+            last_error: health.last_error,
+            last_error_millis: health.last_error_millis,
+            last_refusal,
+            refusals,
+            log_dropped: c.log_dropped.load(Ordering::Relaxed),
+            limits: Some(actor.sandbox.limits.into()),
+            notes: actor.sandbox.notes.clone(),
+        }
+    }
+
+    /// A plugin that could not be loaded.
+    pub fn refused(name: &str, source: &PluginSource, reason: String) -> PluginStatus {
+        PluginStatus {
+            name: name.to_string(),
+            source: source.to_string(),
+            status: "refused".into(),
+            last_error: Some(reason),
+            last_error_millis: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_millis() as u64),
+            ..PluginStatus::default()
         }
     }
 }
@@ -159,11 +261,15 @@ impl Instance {
 pub struct LoadedPlugin {
     pub meta: Arc<PluginMeta>,
     pub kind: PluginKind,
+    /// From its manifest, or glint's for embedded plugins.
+    pub version: String,
+    pub sandbox: Sandbox,
+    pub counters: Arc<PluginCounters>,
     pre: Pre,
     store: Store<HostState>,
     instance: Instance,
-    limits: Limits,
-    settings: Arc<Vec<(String, ConfigValue)>>,
+    /// Trapped: the instance must be replaced before the next call.
+    poisoned: bool,
 }
 
 /// The world a component implements, told from its exports: `update` (input), `render`
@@ -185,13 +291,13 @@ fn world_of(
     }
 }
 
-/// Compiles (or loads from cache), links and handshakes a plugin of the input or output world.
-/// `label` names it in errors until the handshake gives its real name.
+/// Compiles (or loads from cache), links and handshakes a plugin of the input or output
+/// world, then instantiates it in its own sandbox. `file.label` names it in errors until
+/// the handshake gives its real name.
 pub fn load(
     engine: &GlintEngine,
     file: &PluginFile,
-    limits: Limits,
-    settings_of: impl Fn(&str) -> Vec<(String, ConfigValue)>,
+    config: &Config,
     readings: Arc<TickReadings>,
 ) -> Result<LoadedPlugin, PluginError> {
     let label = file.label.as_str();
@@ -236,35 +342,74 @@ pub fn load(
         }
     };
     let kind = kind.unwrap_or(PluginKind::Input);
+    if let Some(manifest) = &file.manifest
+        && manifest.kind != kind
+    {
+        return Err(wrong_world(format!(
+            "its manifest says kind \"{}\", but the component is of the {} world; fix the manifest's `kind`",
+            crate::events::kind_name(manifest.kind),
+            crate::events::kind_name(kind)
+        )));
+    }
 
-    // Settings are keyed by the plugin's name, known after the handshake.
-    let (mut store, instance) =
-        instantiate(engine, &pre, label, limits, &Arc::new(Vec::new()), readings).map_err(
-            |reason| PluginError::Handshake {
-                name: label.to_string(),
-                reason,
-            },
-        )?;
-    store.set_epoch_deadline(deadline_ticks(limits.deadline));
+    // The handshake runs with nothing granted; the plugin's own sandbox needs its name.
+    let handshake = Sandbox::handshake(config);
+    let counters = Arc::new(PluginCounters::new(config.supervisor));
+    let refused = |reason: String| PluginError::Handshake {
+        name: label.to_string(),
+        reason,
+    };
+    let (mut store, instance) = instantiate(
+        engine,
+        &pre,
+        label,
+        &handshake,
+        readings.clone(),
+        counters.clone(),
+    )
+    .map_err(refused)?;
+    store.set_epoch_deadline(deadline_ticks(handshake.limits.deadline));
     let info = instance
         .describe(&mut store)
-        .map_err(|e| PluginError::Handshake {
-            name: label.to_string(),
-            reason: explain_trap(&e, &store, limits),
-        })?;
+        .map_err(|e| refused(explain_trap(&e, &store, handshake.limits)))?;
     check_handshake(label, &info, kind)?;
-    let meta = Arc::new(PluginMeta::new(info, file.source.clone()));
-    let settings = Arc::new(settings_of(&meta.name));
-    store.data_mut().plugin = meta.name.as_str().into();
-    store.data_mut().settings = settings.clone();
+    if matches!(file.source, PluginSource::Directory(_)) && info.name != label {
+        return Err(refused(format!(
+            "its handshake names it {:?}, but its file is {label}.wasm: a plugin's files are \
+             named after it; rename them {0}.wasm and {0}.toml",
+            info.name
+        )));
+    }
+    let sandbox = Sandbox::resolve(
+        config,
+        &info.name,
+        file.manifest.as_ref(),
+        file.source == PluginSource::Embedded,
+    );
+    let (store, instance) = instantiate(
+        engine,
+        &pre,
+        &info.name,
+        &sandbox,
+        readings,
+        counters.clone(),
+    )
+    .map_err(refused)?;
+    let version = match (&file.manifest, &file.source) {
+        (Some(m), _) => m.version.clone(),
+        (None, PluginSource::Embedded) => env!("CARGO_PKG_VERSION").to_string(),
+        (None, _) => String::new(),
+    };
     Ok(LoadedPlugin {
-        meta,
+        meta: Arc::new(PluginMeta::new(info, file.source.clone())),
         kind,
+        version,
+        sandbox,
+        counters,
         pre,
         store,
         instance,
-        limits,
-        settings,
+        poisoned: false,
     })
 }
 
@@ -320,21 +465,21 @@ pub(crate) fn wasi_linker(engine: &GlintEngine) -> wasmtime::Result<Linker<HostS
     Ok(linker)
 }
 
-/// A store for one plugin instance, with its memory cap and its deadline armed.
+/// A store for one plugin instance in `sandbox`, with its deadline armed.
 pub(crate) fn new_store(
     engine: &GlintEngine,
     name: &str,
-    limits: Limits,
-    settings: &Arc<Vec<(String, ConfigValue)>>,
+    sandbox: &Sandbox,
     readings: Arc<TickReadings>,
-) -> Store<HostState> {
-    let state = HostState::new(name.into(), limits.memory, settings.clone(), readings);
+    counters: Arc<PluginCounters>,
+) -> Result<Store<HostState>, String> {
+    let state = HostState::new(name.into(), sandbox, readings, counters)?;
     let mut store = Store::new(&engine.engine, state);
     store.limiter(|s| &mut s.limits);
     // Deadline hit → trap (not async yield): the call fails and the instance is replaced.
     store.epoch_deadline_trap();
-    store.set_epoch_deadline(deadline_ticks(limits.deadline));
-    store
+    store.set_epoch_deadline(deadline_ticks(sandbox.limits.deadline));
+    Ok(store)
 }
 
 /// A fresh store and instance: used at load and after every trap.
@@ -342,11 +487,11 @@ fn instantiate(
     engine: &GlintEngine,
     pre: &Pre,
     name: &str,
-    limits: Limits,
-    settings: &Arc<Vec<(String, ConfigValue)>>,
+    sandbox: &Sandbox,
     readings: Arc<TickReadings>,
+    counters: Arc<PluginCounters>,
 ) -> Result<(Store<HostState>, Instance), String> {
-    let mut store = new_store(engine, name, limits, settings, readings);
+    let mut store = new_store(engine, name, sandbox, readings, counters)?;
     let instance = pre
         .instantiate(&mut store)
         .map_err(|e| format!("cannot instantiate: {e:#}"))?;
@@ -489,6 +634,8 @@ impl Replies {
 pub struct Actor {
     pub meta: Arc<PluginMeta>,
     pub kind: PluginKind,
+    pub version: String,
+    pub sandbox: Sandbox,
     pub counters: Arc<PluginCounters>,
     runner: Runner,
 }
@@ -499,7 +646,6 @@ enum Runner {
         plugin: Arc<Mutex<LoadedPlugin>>,
         engine: Arc<GlintEngine>,
         pool: Pool,
-        index: usize,
     },
     Thread {
         tx: Option<SyncSender<Request>>,
@@ -508,22 +654,18 @@ enum Runner {
 }
 
 impl Actor {
-    /// An input plugin whose calls run on `pool`; `index` comes back in its replies.
-    pub fn pooled(
-        plugin: LoadedPlugin,
-        engine: Arc<GlintEngine>,
-        index: usize,
-        pool: &Pool,
-    ) -> Actor {
+    /// An input plugin whose calls run on `pool`.
+    pub fn pooled(plugin: LoadedPlugin, engine: Arc<GlintEngine>, pool: &Pool) -> Actor {
         Actor {
             meta: plugin.meta.clone(),
             kind: plugin.kind,
-            counters: Arc::new(PluginCounters::default()),
+            version: plugin.version.clone(),
+            sandbox: plugin.sandbox.clone(),
+            counters: plugin.counters.clone(),
             runner: Runner::Pooled {
                 plugin: Arc::new(Mutex::new(plugin)),
                 engine,
                 pool: pool.clone(),
-                index,
             },
         }
     }
@@ -533,16 +675,19 @@ impl Actor {
     pub fn spawn(plugin: LoadedPlugin, engine: Arc<GlintEngine>) -> Actor {
         let meta = plugin.meta.clone();
         let kind = plugin.kind;
-        let counters = Arc::new(PluginCounters::default());
+        let version = plugin.version.clone();
+        let sandbox = plugin.sandbox.clone();
+        let counters = plugin.counters.clone();
         let (tx, rx) = mpsc::sync_channel(OUTPUT_QUEUE);
-        let thread_counters = counters.clone();
         let thread = std::thread::Builder::new()
             .name(format!("plugin-{}", meta.name))
-            .spawn(move || serve(plugin, engine, rx, thread_counters))
+            .spawn(move || serve(plugin, engine, rx))
             .ok();
         Actor {
             meta,
             kind,
+            version,
+            sandbox,
             counters,
             runner: Runner::Thread {
                 tx: thread.as_ref().map(|_| tx),
@@ -551,41 +696,49 @@ impl Actor {
         }
     }
 
-    /// Asks for this tick's table; the answer arrives in `replies`. A plugin still busy with
-    /// an earlier call answers at once that it skipped this tick.
+    /// Asks for this tick's table; the answer arrives in `replies` with `index`. A plugin
+    /// still busy with an earlier call answers at once that it skipped this tick; one the
+    /// supervisor holds back (throttled, restarting, quarantined) fails here, sending nothing.
     pub fn update(
         &self,
         tick: Tick,
         readings: Arc<TickReadings>,
         stats: StatsView,
         replies: Arc<Replies>,
+        index: usize,
     ) -> Result<(), PluginError> {
+        let name = self.meta.name.clone();
         let Runner::Pooled {
             plugin,
             engine,
             pool,
-            index,
         } = &self.runner
         else {
             return Err(PluginError::Call {
-                name: self.meta.name.clone(),
+                name,
                 reason: "an output plugin has no update".into(),
             });
         };
-        let (plugin, engine, index) = (plugin.clone(), engine.clone(), *index);
-        let counters = self.counters.clone();
-        let name = self.meta.name.clone();
+        {
+            let mut health = self.counters.health();
+            match health.gate(Instant::now()) {
+                Gate::Run => {}
+                Gate::Wait(wait) => return Err(PluginError::Restarting { name, wait }),
+                Gate::Quarantined(reason) => {
+                    return Err(PluginError::Quarantined { name, reason });
+                }
+            }
+            if health.sits_out(tick.seq) {
+                return Err(PluginError::Throttled { name });
+            }
+        }
+        let (plugin, engine) = (plugin.clone(), engine.clone());
         pool.submit(Box::new(move || {
             let result = match plugin.try_lock() {
-                Ok(mut plugin) => update(&mut plugin, &engine, &counters, tick, readings, stats),
-                Err(std::sync::TryLockError::Poisoned(p)) => update(
-                    &mut p.into_inner(),
-                    &engine,
-                    &counters,
-                    tick,
-                    readings,
-                    stats,
-                ),
+                Ok(mut plugin) => update(&mut plugin, &engine, tick, readings, stats),
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    update(&mut p.into_inner(), &engine, tick, readings, stats)
+                }
                 Err(std::sync::TryLockError::WouldBlock) => Err(PluginError::Call {
                     name,
                     reason: "still busy with the previous tick; skipped".into(),
@@ -625,13 +778,13 @@ impl Actor {
         }
     }
 
-    /// Whether the plugin still runs (false once it could not restart after a trap).
+    /// Whether the plugin's runner is alive (an output plugin's thread has not ended).
+    /// A quarantined plugin is alive: replaced or re-enabled, it runs again.
     pub fn is_running(&self) -> bool {
-        let alive = match &self.runner {
+        match &self.runner {
             Runner::Pooled { .. } => true,
             Runner::Thread { thread, .. } => thread.as_ref().is_some_and(|t| !t.is_finished()),
-        };
-        alive && !self.counters.stopped.load(Ordering::Relaxed)
+        }
     }
 }
 
@@ -647,20 +800,20 @@ impl Drop for Actor {
     }
 }
 
-/// One tick's update of an input plugin.
+/// One tick's update of an input plugin. A table that breaks the contract (or the plugin's
+/// limits) is a failure the supervisor counts, like a trap.
 fn update(
     plugin: &mut LoadedPlugin,
     engine: &GlintEngine,
-    counters: &PluginCounters,
     tick: Tick,
     readings: Arc<TickReadings>,
     stats: StatsView,
 ) -> Result<Table, PluginError> {
     let name = plugin.meta.name.clone();
+    let limits = plugin.sandbox.limits;
     let result = plugin
         .call(
             engine,
-            counters,
             Some(readings),
             stats,
             |instance, store| match instance {
@@ -668,9 +821,21 @@ fn update(
                 Instance::Output(_) => Ok(Err("an output plugin has no update".into())),
             },
         )
-        .and_then(|table| check_table(&name, table));
+        .and_then(|table| {
+            check_table(&name, table, limits).inspect_err(|e| {
+                let verdict = plugin
+                    .counters
+                    .health()
+                    .failed(Instant::now(), e.to_string(), false);
+                if let Verdict::Quarantined(why) = verdict {
+                    tracing::error!("plugin {name} {why}");
+                }
+                plugin.counters.errors.fetch_add(1, Ordering::Relaxed);
+            })
+        });
     if let Err(e) = &result
         && !matches!(e, PluginError::Trapped { .. } | PluginError::Stopped { .. })
+        && !e.is_held_back()
     {
         tracing::warn!("plugin {e}; left out of this tick");
     }
@@ -678,49 +843,80 @@ fn update(
 }
 
 /// An output plugin's thread: renders requests one at a time until the channel closes.
-fn serve(
-    mut plugin: LoadedPlugin,
-    engine: Arc<GlintEngine>,
-    rx: Receiver<Request>,
-    counters: Arc<PluginCounters>,
-) {
+fn serve(mut plugin: LoadedPlugin, engine: Arc<GlintEngine>, rx: Receiver<Request>) {
     while let Ok(Request::Render {
         request,
         stats,
         reply,
     }) = rx.recv()
     {
-        let result = plugin.call(
-            &engine,
-            &counters,
-            None,
-            stats,
-            |instance, store| match instance {
-                Instance::Output(o) => o.call_render(store, &request),
-                Instance::Input(_) => Ok(Err("an input plugin renders nothing".into())),
-            },
-        );
+        let result = plugin.call(&engine, None, stats, |instance, store| match instance {
+            Instance::Output(o) => o.call_render(store, &request),
+            Instance::Input(_) => Ok(Err("an input plugin renders nothing".into())),
+        });
         let _ = reply.send(result);
     }
 }
 
+/// CPU time this thread has used: a call's cost against its budget, not counting the time
+/// the thread waited for a core.
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        t.tv_sec.max(0) as u64,
+        t.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
 impl LoadedPlugin {
     /// One guest call under the plugin's deadline, with the stats view (and this tick's
-    /// readings) in reach. A trap poisons the instance: it is replaced from the `InstancePre`.
+    /// readings) in reach, if the supervisor lets it run. A trap poisons the instance: it is
+    /// replaced from the `InstancePre` before the next call, once the backoff is over.
     fn call<T>(
         &mut self,
         engine: &GlintEngine,
-        counters: &PluginCounters,
         readings: Option<Arc<TickReadings>>,
         stats: StatsView,
         f: impl FnOnce(&Instance, &mut Store<HostState>) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<T, PluginError> {
         let name = self.meta.name.clone();
-        if counters.stopped.load(Ordering::Relaxed) {
-            return Err(PluginError::Stopped { name });
+        let counters = self.counters.clone();
+        let gate = counters.health().gate(Instant::now());
+        match gate {
+            Gate::Run => {}
+            Gate::Wait(wait) => return Err(PluginError::Restarting { name, wait }),
+            Gate::Quarantined(reason) => return Err(PluginError::Quarantined { name, reason }),
+        }
+        let _busy = engine.busy();
+        if self.poisoned {
+            let readings = readings
+                .clone()
+                .unwrap_or_else(|| self.store.data().readings.clone());
+            match instantiate(
+                engine,
+                &self.pre,
+                &name,
+                &self.sandbox,
+                readings,
+                counters.clone(),
+            ) {
+                Ok((store, instance)) => {
+                    self.store = store;
+                    self.instance = instance;
+                    self.poisoned = false;
+                    counters.restarts.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!("plugin {name} restarted");
+                }
+                Err(e) => {
+                    let reason = format!("cannot restart: {e}");
+                    tracing::error!("plugin {name} {reason}; quarantined");
+                    counters.health().quarantine(reason.clone());
+                    return Err(PluginError::Quarantined { name, reason });
+                }
+            }
         }
         let started = Instant::now();
-        let _busy = engine.busy();
+        let cpu_start = thread_cpu();
         counters.calls.fetch_add(1, Ordering::Relaxed);
         {
             let data = self.store.data_mut();
@@ -729,10 +925,12 @@ impl LoadedPlugin {
             }
             data.stats = Some(stats);
         }
+        let limits = self.sandbox.limits;
         self.store
-            .set_epoch_deadline(deadline_ticks(self.limits.deadline));
+            .set_epoch_deadline(deadline_ticks(limits.deadline));
         let outcome = f(&self.instance, &mut self.store);
         self.store.data_mut().stats = None;
+        let (wall, cpu) = (started.elapsed(), thread_cpu().saturating_sub(cpu_start));
         let result = match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(reason)) => Err(PluginError::Call {
@@ -740,27 +938,19 @@ impl LoadedPlugin {
                 reason: format!("reported an error: {reason}"),
             }),
             Err(trap) => {
-                let reason = explain_trap(&trap, &self.store, self.limits);
-                tracing::error!("plugin {name} failed: {reason}; restarting it");
-                // After any trap the instance is poisoned: drop the store, start afresh.
-                counters.restarts.fetch_add(1, Ordering::Relaxed);
-                let readings = self.store.data().readings.clone();
-                match instantiate(
-                    engine,
-                    &self.pre,
-                    &name,
-                    self.limits,
-                    &self.settings,
-                    readings,
-                ) {
-                    Ok((store, instance)) => {
-                        self.store = store;
-                        self.instance = instance;
-                    }
-                    Err(e) => {
-                        tracing::error!("plugin {name} cannot restart: {e}; plugin stopped");
-                        counters.stopped.store(true, Ordering::Relaxed);
-                    }
+                let reason = explain_trap(&trap, &self.store, limits);
+                // After any trap the instance is poisoned: replaced before the next call.
+                self.poisoned = true;
+                match counters
+                    .health()
+                    .failed(Instant::now(), reason.clone(), true)
+                {
+                    Verdict::Restart(after) => tracing::error!(
+                        "plugin {name} failed: {reason}; restarting it in {} ms",
+                        after.as_millis()
+                    ),
+                    Verdict::Quarantined(why) => tracing::error!("plugin {name} {why}"),
+                    Verdict::Continue => {}
                 }
                 Err(PluginError::Trapped {
                     name: name.clone(),
@@ -768,12 +958,15 @@ impl LoadedPlugin {
                 })
             }
         };
+        if let Some(reason) = counters.health().called(wall, cpu, limits.cpu_budget) {
+            tracing::error!("plugin {name} {reason}");
+        }
         if result.is_err() {
             counters.errors.fetch_add(1, Ordering::Relaxed);
         }
         counters
             .last_call_micros
-            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            .store(wall.as_micros() as u64, Ordering::Relaxed);
         counters
             .memory_bytes
             .store(self.store.data().limits.memory() as u64, Ordering::Relaxed);
@@ -781,19 +974,20 @@ impl LoadedPlugin {
     }
 }
 
-/// A table the host can use: every row as wide as the columns, the key column present, not
-/// too many rows.
-fn check_table(name: &str, table: Table) -> Result<Table, PluginError> {
+/// A table the host can use: every row as wide as the columns, the key column present,
+/// within the plugin's row and size limits.
+fn check_table(name: &str, table: Table, limits: Limits) -> Result<Table, PluginError> {
     let bad = |reason: String| {
         Err(PluginError::Call {
             name: name.to_string(),
             reason,
         })
     };
-    if table.rows.len() > MAX_ROWS {
+    if table.rows.len() > limits.max_rows {
         return bad(format!(
-            "returned {} rows, more than the {MAX_ROWS} allowed",
-            table.rows.len()
+            "returned {} rows, more than its limit of {}",
+            table.rows.len(),
+            limits.max_rows
         ));
     }
     // An empty list has no columns to speak of (the sdk takes them from the first row).
@@ -814,5 +1008,34 @@ fn check_table(name: &str, table: Table) -> Result<Table, PluginError> {
             table.columns.len()
         ));
     }
+    let size = table_bytes(&table);
+    if size > limits.max_table_bytes {
+        return bad(format!(
+            "returned a table of {} KiB, more than its limit of {} KiB",
+            size >> 10,
+            limits.max_table_bytes >> 10
+        ));
+    }
     Ok(table)
+}
+
+/// About the bytes a table takes as the host holds it: eight per cell plus its text.
+fn table_bytes(table: &Table) -> usize {
+    let cell = |v: &crate::bindings::Value| {
+        use crate::bindings::Value as V;
+        8 + match v {
+            V::Text(s) => s.len(),
+            V::TextList(l) => l.iter().map(|s| s.len() + 8).sum(),
+            V::IntList(l) => l.len() * 8,
+            V::FloatList(l) => l.len() * 8,
+            _ => 0,
+        }
+    };
+    let columns: usize = table.columns.iter().map(|c| c.len() + 8).sum();
+    columns
+        + table
+            .rows
+            .iter()
+            .map(|r| r.iter().map(cell).sum::<usize>())
+            .sum::<usize>()
 }

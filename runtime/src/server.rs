@@ -24,8 +24,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::Credentials;
 use crate::events::Hub;
-use crate::plugin::Actor;
-use crate::store::{PluginMeta, Snapshot, Store};
+use crate::monitor::Registry;
+use crate::store::{Snapshot, Store};
 
 pub use error::ApiError;
 pub use openapi::{ROUTES, Route, document as openapi_document};
@@ -34,13 +34,11 @@ pub use openapi::{ROUTES, Route, document as openapi_document};
 pub struct Shared {
     pub store: Arc<Store>,
     pub hub: Hub,
-    /// The input plugins that run, in display order (known before their first tick).
-    pub inputs: Vec<Arc<PluginMeta>>,
-    pub outputs: Vec<Arc<Actor>>,
+    /// The plugins that run (input plugins known before their first tick); it changes as
+    /// the plugins directory does.
+    pub registry: Arc<Registry>,
     pub history_size: usize,
     pub credentials: Option<Credentials>,
-    /// Deadline of one output plugin call: how long a render may take.
-    pub plugin_deadline: std::time::Duration,
     /// `-w`: `/` will serve the web UI (for now it says so).
     webui: bool,
     cache: ArcSwap<Cache>,
@@ -50,20 +48,16 @@ impl Shared {
     pub fn new(
         store: Arc<Store>,
         hub: Hub,
-        inputs: Vec<Arc<PluginMeta>>,
-        outputs: Vec<Arc<Actor>>,
+        registry: Arc<Registry>,
         history_size: usize,
         credentials: Option<Credentials>,
-        plugin_deadline: std::time::Duration,
     ) -> Shared {
         Shared {
             store,
             hub,
-            inputs,
-            outputs,
+            registry,
             history_size,
             credentials,
-            plugin_deadline,
             webui: false,
             cache: ArcSwap::from_pointee(Cache::default()),
         }

@@ -14,14 +14,17 @@ use crate::config::{Limit, PluginLimits};
 #[derive(Debug, Clone, PartialEq)]
 pub enum PluginSource {
     Embedded,
+    /// Given with `--plugin FILE`.
     File(PathBuf),
+    /// Found in the plugins directory (rescanned: it may be replaced or removed).
+    Directory(PathBuf),
 }
 
 impl std::fmt::Display for PluginSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PluginSource::Embedded => write!(f, "embedded"),
-            PluginSource::File(p) => write!(f, "{}", p.display()),
+            PluginSource::File(p) | PluginSource::Directory(p) => write!(f, "{}", p.display()),
         }
     }
 }

@@ -10,8 +10,11 @@ use crate::bindings::exporter::Exporter;
 use crate::bindings::input::glint::plugin::types::{Batch, ExportError};
 use crate::bindings::{PluginInfo, PluginKind};
 use crate::engine::GlintEngine;
-use crate::plugin::{Limits, PluginError, check_handshake, explain_trap, new_store, wasi_linker};
+use crate::plugin::{
+    PluginCounters, PluginError, check_handshake, explain_trap, new_store, wasi_linker,
+};
 use crate::readings::TickReadings;
+use crate::sandbox::Sandbox;
 
 /// Loads an exporter, checks its handshake and exports one batch. The exporter gets no
 /// network: nothing is granted yet.
@@ -19,7 +22,7 @@ pub fn export_once(
     engine: &GlintEngine,
     label: &str,
     bytes: &[u8],
-    limits: Limits,
+    sandbox: &Sandbox,
     readings: Arc<TickReadings>,
     batch: &Batch,
 ) -> Result<(PluginInfo, Result<(), ExportError>), PluginError> {
@@ -31,7 +34,18 @@ pub fn export_once(
     let _busy = engine.busy();
     let mut linker = wasi_linker(engine).map_err(wrong_world)?;
     Exporter::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(wrong_world)?;
-    let mut store = new_store(engine, label, limits, &Arc::new(Vec::new()), readings);
+    let mut store = new_store(
+        engine,
+        label,
+        sandbox,
+        readings,
+        Arc::new(PluginCounters::default()),
+    )
+    .map_err(|reason| PluginError::Handshake {
+        name: label.to_string(),
+        reason,
+    })?;
+    let limits = sandbox.limits;
     let exporter = Exporter::instantiate(&mut store, &component, &linker).map_err(wrong_world)?;
     let call_failed = |e: wasmtime::Error, store: &wasmtime::Store<_>| PluginError::Call {
         name: label.to_string(),

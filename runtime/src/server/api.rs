@@ -152,14 +152,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
 
 impl Shared {
     /// A running input plugin by name, or a 404 listing them.
-    fn meta(&self, name: &str) -> Result<&Arc<PluginMeta>, ApiError> {
-        self.inputs.iter().find(|m| m.name == name).ok_or_else(|| {
-            let names: Vec<&str> = self.inputs.iter().map(|m| m.name.as_str()).collect();
-            ApiError::not_found(format!(
-                "unknown plugin `{name}`; the plugins are: {}",
-                listing(&names)
-            ))
-        })
+    fn meta(&self, name: &str) -> Result<Arc<PluginMeta>, ApiError> {
+        let loaded = self.registry.load();
+        loaded
+            .inputs
+            .iter()
+            .find(|m| m.name == name)
+            .cloned()
+            .ok_or_else(|| {
+                let names: Vec<&str> = loaded.inputs.iter().map(|m| m.name.as_str()).collect();
+                ApiError::not_found(format!(
+                    "unknown plugin `{name}`; the plugins are: {}",
+                    listing(&names)
+                ))
+            })
     }
 
     /// A plugin's latest stats (`None` until its first tick), checking it exists.
@@ -217,7 +223,8 @@ pub(super) async fn status() -> Response {
 }
 
 pub(super) async fn pluginslist(State(shared): State<Arc<Shared>>) -> Response {
-    let names: Vec<&str> = shared.inputs.iter().map(|m| m.name.as_str()).collect();
+    let loaded = shared.registry.load();
+    let names: Vec<&str> = loaded.inputs.iter().map(|m| m.name.as_str()).collect();
     json_response(to_bytes(&json!(names)))
 }
 
@@ -260,7 +267,7 @@ pub(super) async fn all(State(shared): State<Arc<Shared>>, query: Query) -> Answ
 
 pub(super) async fn all_limits(State(shared): State<Arc<Shared>>, query: Query) -> Answer {
     let mut all = Map::new();
-    for meta in &shared.inputs {
+    for meta in &shared.registry.load().inputs {
         all.insert(
             meta.name.clone(),
             render::limits(
@@ -376,7 +383,7 @@ pub(super) async fn fields(
         &name,
         None,
         "lib",
-        render::fields(meta),
+        render::fields(&meta),
         views,
     )))
 }

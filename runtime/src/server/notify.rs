@@ -40,8 +40,9 @@ async fn next(rx: &mut Receiver<Event>, plugins: &[String]) -> Option<(&'static 
 fn plugins_filter(shared: &Shared, raw: Option<&str>) -> Result<Vec<String>, ApiError> {
     let query = parse_query(raw)?;
     for name in &query.plugins {
-        if !shared.inputs.iter().any(|m| &m.name == name) {
-            let names: Vec<&str> = shared.inputs.iter().map(|m| m.name.as_str()).collect();
+        let loaded = shared.registry.load();
+        if !loaded.inputs.iter().any(|m| &m.name == name) {
+            let names: Vec<&str> = loaded.inputs.iter().map(|m| m.name.as_str()).collect();
             return Err(ApiError::not_found(format!(
                 "plugins={name}: unknown plugin; the plugins are: {}",
                 listing(&names)

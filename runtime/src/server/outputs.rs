@@ -13,15 +13,15 @@ use super::api::Params;
 use super::error::{ApiError, listing};
 use crate::bindings::input::glint::plugin::types::Request;
 use crate::host::StatsView;
-use crate::plugin::{OUTPUT_QUEUE, PluginError};
+use crate::plugin::{Actor, OUTPUT_QUEUE, PluginError};
 
 /// The output plugin `/metrics` serves.
 const METRICS_PLUGIN: &str = "prometheus";
 
 /// The longest a request waits: its own call plus every call queued ahead of it, each
-/// bounded by the plugin deadline, and a second for the host's part.
-fn wait(shared: &Shared) -> Duration {
-    shared.plugin_deadline * (OUTPUT_QUEUE as u32 + 1) + Duration::from_secs(1)
+/// bounded by the plugin's deadline, and a second for the host's part.
+fn wait(actor: &Actor) -> Duration {
+    actor.sandbox.limits.deadline * (OUTPUT_QUEUE as u32 + 1) + Duration::from_secs(1)
 }
 
 async fn render(
@@ -30,8 +30,9 @@ async fn render(
     path: String,
     raw: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let Some(actor) = shared.outputs.iter().find(|a| a.meta.name == name) else {
-        let names: Vec<&str> = shared
+    let loaded = shared.registry.load();
+    let Some(actor) = loaded.outputs.iter().find(|a| a.meta.name == name).cloned() else {
+        let names: Vec<&str> = loaded
             .outputs
             .iter()
             .map(|a| a.meta.name.as_str())
@@ -53,13 +54,17 @@ async fn render(
         store: shared.store.clone(),
     };
     let failed = |e: PluginError| match e {
-        PluginError::Busy { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        PluginError::Busy { .. }
+        | PluginError::Restarting { .. }
+        | PluginError::Quarantined { .. } => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
         other => ApiError::new(StatusCode::BAD_GATEWAY, format!("output plugin {other}")),
     };
     let answer = actor
         .render(Request { path, query }, stats)
         .map_err(failed)?;
-    let response = match tokio::time::timeout(wait(shared), answer).await {
+    let response = match tokio::time::timeout(wait(&actor), answer).await {
         Err(_) => {
             return Err(ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,

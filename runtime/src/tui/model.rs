@@ -373,6 +373,7 @@ mod tests {
             restarts: 0,
             last_call_micros: 850,
             memory_bytes: Some(1 << 20),
+            ..PluginStatus::default()
         };
         let text = serde_json::to_string(&status).expect("serializes");
         let back: PluginStatus = serde_json::from_str(&text).expect("deserializes");

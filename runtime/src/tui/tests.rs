@@ -82,6 +82,7 @@ fn plugin(name: &str, status: &str, errors: u64, memory: Option<u64>) -> PluginS
         restarts: errors / 2,
         last_call_micros: 850 + errors * 10_000,
         memory_bytes: memory,
+        ..PluginStatus::default()
     }
 }
 

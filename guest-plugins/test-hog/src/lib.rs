@@ -1,0 +1,36 @@
+//! test-hog: a test guest (not a default plugin) whose update() computes for 200 ms: under
+//! the engine's 500 ms per-call deadline but over a 100 ms CPU budget, for the CPU budget test.
+
+use std::time::{Duration, Instant};
+
+use glint_sdk::prelude::*;
+
+/// How long each update() computes.
+const BUSY: Duration = Duration::from_millis(200);
+
+#[derive(Default)]
+struct Hog;
+
+impl InputPlugin for Hog {
+    fn info() -> PluginInfo {
+        plugin(
+            "test-hog",
+            "Test guest: update() computes for 200 ms (CPU budget test)",
+            Layout::Record,
+        )
+        .field(field("done", Unit::None, "Always true."))
+    }
+
+    fn update(&mut self, _tick: &Tick) -> Result<Table, String> {
+        let start = Instant::now();
+        let mut n: u64 = 0;
+        while start.elapsed() < BUSY {
+            // black_box keeps the work real: the optimiser cannot drop the loop body.
+            n = std::hint::black_box(n.wrapping_add(1));
+        }
+        std::hint::black_box(n);
+        Ok(Row::new().set("done", true).into_table())
+    }
+}
+
+glint_sdk::export_input!(Hog);

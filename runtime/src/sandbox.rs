@@ -1,0 +1,689 @@
+//! What one plugin may do and use: the capabilities its manifest asks for intersected with
+//! what the operator grants (network destinations, one writable directory, environment
+//! variables, process command lines and user names), and its resource limits.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::Deserialize;
+use wasmtime_wasi::sockets::SocketAddrUse;
+
+use crate::bindings::{Table, Value, wit_readings as wr};
+use crate::config::Config;
+use crate::manifest::{LimitSettings, Manifest};
+
+/// Ceilings of the limits, whoever sets them. Memory: the engine's pool reserves slots of
+/// this size. Deadline and CPU budget: a call of a minute would stall every tick behind it.
+/// Rows: 10 million is a hundred times a machine with every PID. Table size: 1 GiB.
+/// Log lines: 100,000 a minute is already a flood no one reads.
+pub const MAX_MEMORY_MB: u64 = crate::config::MAX_PLUGIN_MEMORY_MB;
+pub const MAX_DEADLINE_MS: u64 = 60_000;
+const MAX_ROWS: u64 = 10_000_000;
+const MAX_TABLE_KB: u64 = 1 << 20;
+const MAX_LOG_LINES: u64 = 100_000;
+
+/// How a destination may be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `host:port`: TCP or UDP.
+    Any,
+    Tcp,
+    Udp,
+    /// An `http(s)://` URL: for `wasi:http`; its host and port are also reachable by TCP.
+    Http,
+}
+
+/// A network destination a plugin may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub protocol: Protocol,
+    /// An IP address or a host name, checked on each connect against what it resolves to.
+    pub host: String,
+    pub port: u16,
+    /// How it was written (the grant must match it).
+    pub spec: String,
+}
+
+impl Destination {
+    /// `host:port`, `tcp://host:port`, `udp://host:port`, `http://host[:port][/path]` or
+    /// `https://...`; IPv6 hosts in brackets (`[::1]:8086`).
+    pub fn parse(spec: &str) -> Result<Destination, String> {
+        let bad = |why: &str| {
+            Err(format!(
+                "destination {spec:?} {why}; write host:port, tcp://host:port, udp://host:port or an http(s):// URL"
+            ))
+        };
+        let (protocol, rest, default_port) = if let Some(r) = spec.strip_prefix("tcp://") {
+            (Protocol::Tcp, r, None)
+        } else if let Some(r) = spec.strip_prefix("udp://") {
+            (Protocol::Udp, r, None)
+        } else if let Some(r) = spec.strip_prefix("http://") {
+            (Protocol::Http, r, Some(80))
+        } else if let Some(r) = spec.strip_prefix("https://") {
+            (Protocol::Http, r, Some(443))
+        } else if spec.contains("://") {
+            return bad("has an unknown scheme");
+        } else {
+            (Protocol::Any, spec, None)
+        };
+        let authority = match protocol {
+            Protocol::Http => rest.split(['/', '?']).next().unwrap_or(rest),
+            _ => rest,
+        };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let Some((host, after)) = v6.split_once(']') else {
+                return bad("has an unclosed '['");
+            };
+            (host, after.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            }
+        };
+        let port = match (port, default_port) {
+            (Some(p), _) => match p.parse::<u16>() {
+                Ok(p) if p != 0 => p,
+                _ => return bad("has a bad port"),
+            },
+            (None, Some(p)) => p,
+            (None, None) => return bad("has no port"),
+        };
+        let valid_host = !host.is_empty()
+            && (host.parse::<IpAddr>().is_ok()
+                || host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
+        if !valid_host {
+            return bad("has no valid host");
+        }
+        Ok(Destination {
+            protocol,
+            host: host.to_string(),
+            port,
+            spec: spec.to_string(),
+        })
+    }
+
+    fn allows(&self, tcp: bool) -> bool {
+        match self.protocol {
+            Protocol::Any => true,
+            Protocol::Tcp | Protocol::Http => tcp,
+            Protocol::Udp => !tcp,
+        }
+    }
+
+    /// Whether `addr` is this destination now: the same port and the host's address (a
+    /// name is resolved here, by the host, at each check, so a plugin cannot point it
+    /// elsewhere).
+    async fn is(&self, addr: SocketAddr) -> bool {
+        if addr.port() != self.port {
+            return false;
+        }
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return ip == addr.ip();
+        }
+        match tokio::net::lookup_host((self.host.as_str(), self.port)).await {
+            Ok(mut resolved) => resolved.any(|a| a.ip() == addr.ip()),
+            Err(_) => false,
+        }
+    }
+}
+
+/// The operator's grants for one plugin: `[plugins.NAME.grant]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantSettings {
+    pub network: Option<Vec<String>>,
+    pub directory: Option<String>,
+    pub env: Option<Vec<String>>,
+    pub process_cmdlines: Option<bool>,
+    pub process_users: Option<bool>,
+}
+
+/// What a plugin was granted in the end, and what it asked for and did not get.
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    pub network: Vec<Destination>,
+    pub directory: Option<PathBuf>,
+    pub env: Vec<String>,
+    pub process_cmdlines: bool,
+    pub process_users: bool,
+    /// Asked for and not granted, as the manifest names them.
+    pub denied: Vec<String>,
+    /// The latest network access refused, and how many were.
+    pub refusals: Arc<Refusals>,
+}
+
+/// Network accesses the host refused a plugin: what the supervisor shows as the reason.
+#[derive(Debug, Default)]
+pub struct Refusals {
+    last: Mutex<Option<String>>,
+    count: std::sync::atomic::AtomicU64,
+}
+
+impl Refusals {
+    fn record(&self, what: String) {
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(what);
+    }
+
+    /// The latest refusal and the number so far.
+    pub fn latest(&self) -> (Option<String>, u64) {
+        (
+            self.last
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            self.count.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+}
+
+impl Grants {
+    /// Nothing at all: the handshake runs like this, and plugins without a manifest.
+    pub fn none() -> Grants {
+        Grants::default()
+    }
+
+    /// The granted capabilities, one line each, as the API shows them.
+    pub fn granted(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .network
+            .iter()
+            .map(|d| format!("network {}", d.spec))
+            .collect();
+        if let Some(dir) = &self.directory {
+            out.push(format!("directory {}", dir.display()));
+        }
+        out.extend(self.env.iter().map(|e| format!("env {e}")));
+        if self.process_cmdlines {
+            out.push("process_cmdlines".into());
+        }
+        if self.process_users {
+            out.push("process_users".into());
+        }
+        out
+    }
+
+    /// The `wasi:sockets` check: a connection or datagram only to a granted destination;
+    /// binds only to the wildcard address and an ephemeral port (what a client's connect
+    /// or send does), and never a listening socket.
+    pub fn socket_check(
+        &self,
+        plugin: Arc<str>,
+    ) -> impl Fn(SocketAddr, SocketAddrUse) -> Pin<Box<dyn Future<Output = bool> + Send + Sync>>
+    + Send
+    + Sync
+    + 'static {
+        let destinations: Arc<[Destination]> = self.network.clone().into();
+        let refusals = self.refusals.clone();
+        move |addr, use_| {
+            let destinations = destinations.clone();
+            let refusals = refusals.clone();
+            let plugin = plugin.clone();
+            Box::pin(async move {
+                let (tcp, what) = match use_ {
+                    SocketAddrUse::TcpConnect => (true, "TCP connection to"),
+                    SocketAddrUse::UdpSend => (false, "UDP datagram to"),
+                    // Answers to a datagram sent: from a granted destination only.
+                    SocketAddrUse::UdpReceive => (false, "UDP datagram from"),
+                    SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
+                        let tcp = matches!(use_, SocketAddrUse::TcpBind);
+                        let client = addr.ip().is_unspecified() && addr.port() == 0;
+                        if client && destinations.iter().any(|d| d.allows(tcp)) {
+                            return true;
+                        }
+                        refusals.record(format!("bind to {addr}: a plugin may not bind"));
+                        return false;
+                    }
+                    _ => {
+                        refusals.record(format!("listening on {addr}: a plugin may not listen"));
+                        return false;
+                    }
+                };
+                for d in destinations.iter().filter(|d| d.allows(tcp)) {
+                    if d.is(addr).await {
+                        return true;
+                    }
+                }
+                let reason = format!("{what} {addr} refused: not a granted destination");
+                tracing::warn!(plugin = &*plugin, "{reason}");
+                refusals.record(reason);
+                false
+            })
+        }
+    }
+
+    /// Takes the sensitive fields out of process readings the plugin was not granted.
+    pub fn redact_processes(&self, processes: &mut [wr::Process]) {
+        if self.process_cmdlines && self.process_users {
+            return;
+        }
+        for p in processes {
+            if !self.process_cmdlines {
+                p.cmdline = Vec::new();
+            }
+            if !self.process_users {
+                p.username = String::new();
+            }
+        }
+    }
+
+    /// Whether a table read through the stats interface needs redacting for this plugin.
+    pub fn redacts(&self, table: &Table) -> bool {
+        (!self.process_cmdlines && table.columns.iter().any(|c| c == CMDLINE_COLUMN))
+            || (!self.process_users && table.columns.iter().any(|c| c == USER_COLUMN))
+    }
+
+    /// The same redaction on another plugin's table read through the stats interface
+    /// (processlist's `cmdline` and `username` columns).
+    pub fn redact_table(&self, table: &mut Table) {
+        let column = |name: &str| table.columns.iter().position(|c| c == name);
+        let cmdline = column(CMDLINE_COLUMN).filter(|_| !self.process_cmdlines);
+        let user = column(USER_COLUMN).filter(|_| !self.process_users);
+        for row in &mut table.rows {
+            if let Some(cell) = cmdline.and_then(|i| row.get_mut(i)) {
+                *cell = Value::TextList(Vec::new());
+            }
+            if let Some(cell) = user.and_then(|i| row.get_mut(i)) {
+                *cell = Value::Text(String::new());
+            }
+        }
+    }
+}
+
+/// The stats columns that carry the sensitive readings.
+const CMDLINE_COLUMN: &str = "cmdline";
+const USER_COLUMN: &str = "username";
+
+/// One plugin's resource limits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Bytes of linear memory.
+    pub memory: usize,
+    /// Wall-clock time of one call; past it the call is interrupted (a trap).
+    pub deadline: Duration,
+    /// CPU time a call should take; a plugin that keeps going over is throttled, then stopped.
+    pub cpu_budget: Duration,
+    pub max_rows: usize,
+    pub max_table_bytes: usize,
+    pub log_lines_per_minute: u32,
+}
+
+impl Limits {
+    /// The config's `[global]` defaults.
+    pub fn defaults(config: &Config) -> Limits {
+        config.plugin_limits
+    }
+}
+
+/// Each limit's key and range (see the ceilings above).
+const LIMIT_RANGES: [(&str, u64, u64); 6] = [
+    ("memory_mb", 1, MAX_MEMORY_MB),
+    ("deadline_ms", 1, MAX_DEADLINE_MS),
+    ("cpu_budget_ms", 1, MAX_DEADLINE_MS),
+    ("max_rows", 1, MAX_ROWS),
+    ("max_table_kb", 1, MAX_TABLE_KB),
+    ("log_lines_per_minute", 0, MAX_LOG_LINES),
+];
+
+impl LimitSettings {
+    fn slot(&mut self, key: &str) -> Option<&mut Option<u64>> {
+        Some(match key {
+            "memory_mb" => &mut self.memory_mb,
+            "deadline_ms" => &mut self.deadline_ms,
+            "cpu_budget_ms" => &mut self.cpu_budget_ms,
+            "max_rows" => &mut self.max_rows,
+            "max_table_kb" => &mut self.max_table_kb,
+            "log_lines_per_minute" => &mut self.log_lines_per_minute,
+            _ => return None,
+        })
+    }
+
+    /// Sets one limit by its key, checking its range.
+    pub fn set(&mut self, key: &str, value: u64) -> Result<(), String> {
+        let (_, low, high) = LIMIT_RANGES
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .copied()
+            .ok_or_else(|| format!("{key} is not a limit"))?;
+        if !(low..=high).contains(&value) {
+            return Err(format!("{value} is out of range: expected {low} to {high}"));
+        }
+        if let Some(slot) = self.slot(key) {
+            *slot = Some(value);
+        }
+        Ok(())
+    }
+
+    /// Checks every value is in range; `prefix` names the section in the message.
+    pub fn check(&self, prefix: &str) -> Result<(), String> {
+        let mut copy = self.clone();
+        for (key, _, _) in LIMIT_RANGES {
+            if let Some(v) = copy.slot(key).and_then(|s| s.take()) {
+                copy.set(key, v)
+                    .map_err(|m| format!("{prefix}{key} = {m}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// These settings over `base`.
+    pub fn over(&self, base: Limits) -> Limits {
+        Limits {
+            memory: self.memory_mb.map_or(base.memory, |v| (v as usize) << 20),
+            deadline: self
+                .deadline_ms
+                .map_or(base.deadline, Duration::from_millis),
+            cpu_budget: self
+                .cpu_budget_ms
+                .map_or(base.cpu_budget, Duration::from_millis),
+            max_rows: self.max_rows.map_or(base.max_rows, |v| v as usize),
+            max_table_bytes: self
+                .max_table_kb
+                .map_or(base.max_table_bytes, |v| (v as usize) << 10),
+            log_lines_per_minute: self
+                .log_lines_per_minute
+                .map_or(base.log_lines_per_minute, |v| v as u32),
+        }
+    }
+}
+
+/// Everything a plugin's store is built from.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    pub limits: Limits,
+    pub grants: Arc<Grants>,
+    pub settings: Arc<Vec<(String, crate::bindings::ConfigValue)>>,
+    /// Where the limits differ from what the manifest asked (asked for more than allowed).
+    pub notes: Vec<String>,
+}
+
+impl Sandbox {
+    /// The handshake's sandbox: default limits, nothing granted, no settings.
+    pub fn handshake(config: &Config) -> Sandbox {
+        Sandbox {
+            limits: Limits::defaults(config),
+            grants: Arc::new(Grants::none()),
+            settings: Arc::new(Vec::new()),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The sandbox of plugin `name`: `manifest` (none for embedded plugins and bare
+    /// `--plugin` files) asks, the config grants. Embedded plugins are glint's own code and
+    /// get the sensitive readings unless the operator's grant says otherwise.
+    pub fn resolve(
+        config: &Config,
+        name: &str,
+        manifest: Option<&Manifest>,
+        embedded: bool,
+    ) -> Sandbox {
+        let section = config.plugins.get(name);
+        let grant = section.and_then(|s| s.grant.clone()).unwrap_or_default();
+        let mut grants = Grants::none();
+        if embedded {
+            grants.process_cmdlines = grant.process_cmdlines.unwrap_or(true);
+            grants.process_users = grant.process_users.unwrap_or(true);
+        }
+        let mut settings: Vec<(String, crate::bindings::ConfigValue)> = Vec::new();
+        let defaults = Limits::defaults(config);
+        let cap = section.map_or(defaults, |s| s.limits.over(defaults));
+        let mut limits = cap;
+        let mut notes = Vec::new();
+        if let Some(m) = manifest {
+            let asked = &m.capabilities;
+            let granted_network = grant.network.clone().unwrap_or_default();
+            for ask in &asked.network {
+                match Destination::parse(&ask.destination) {
+                    Ok(d) if granted_network.contains(&ask.destination) => grants.network.push(d),
+                    _ => grants.denied.push(format!("network {}", ask.destination)),
+                }
+            }
+            if let Some(dir) = &asked.directory {
+                if grant.directory.as_deref() == Some(dir.path.as_str()) {
+                    grants.directory = Some(PathBuf::from(&dir.path));
+                } else {
+                    grants.denied.push(format!("directory {}", dir.path));
+                }
+            }
+            let granted_env = grant.env.clone().unwrap_or_default();
+            for ask in &asked.env {
+                if granted_env.contains(&ask.name) {
+                    grants.env.push(ask.name.clone());
+                } else {
+                    grants.denied.push(format!("env {}", ask.name));
+                }
+            }
+            if asked.process_cmdlines.is_some() {
+                grants.process_cmdlines = grant.process_cmdlines == Some(true);
+                if !grants.process_cmdlines {
+                    grants.denied.push("process_cmdlines".into());
+                }
+            }
+            if asked.process_users.is_some() {
+                grants.process_users = grant.process_users == Some(true);
+                if !grants.process_users {
+                    grants.denied.push("process_users".into());
+                }
+            }
+            // A manifest may ask for less than allowed, never more.
+            let asked_limits = m.limits.over(cap);
+            limits = Limits {
+                memory: asked_limits.memory.min(cap.memory),
+                deadline: asked_limits.deadline.min(cap.deadline),
+                cpu_budget: asked_limits.cpu_budget.min(cap.cpu_budget),
+                max_rows: asked_limits.max_rows.min(cap.max_rows),
+                max_table_bytes: asked_limits.max_table_bytes.min(cap.max_table_bytes),
+                log_lines_per_minute: asked_limits
+                    .log_lines_per_minute
+                    .min(cap.log_lines_per_minute),
+            };
+            if asked_limits != limits {
+                notes.push(format!(
+                    "asked for more than allowed ({:?}); raise it in [plugins.{name}.limits]",
+                    m.limits
+                ));
+            }
+            settings.extend(m.config.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if let Some(section) = section {
+            for (k, v) in &section.settings {
+                settings.retain(|(key, _)| key != k);
+                settings.push((k.clone(), v.clone()));
+            }
+        }
+        Sandbox {
+            limits,
+            grants: Arc::new(grants),
+            settings: Arc::new(settings),
+            notes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_parse_and_bad_ones_say_why() {
+        let d = Destination::parse("127.0.0.1:8086").expect("ip:port");
+        assert_eq!(
+            (d.protocol, d.host.as_str(), d.port),
+            (Protocol::Any, "127.0.0.1", 8086)
+        );
+        let d = Destination::parse("udp://localhost:8125").expect("udp");
+        assert_eq!(
+            (d.protocol, d.host.as_str(), d.port),
+            (Protocol::Udp, "localhost", 8125)
+        );
+        let d = Destination::parse("http://127.0.0.1:9091/metrics/job/glint").expect("url");
+        assert_eq!((d.protocol, d.port), (Protocol::Http, 9091));
+        let d = Destination::parse("https://example.org/x").expect("https");
+        assert_eq!(d.port, 443);
+        let d = Destination::parse("[::1]:9000").expect("v6");
+        assert_eq!(d.host, "::1");
+        for bad in [
+            "localhost",
+            "ftp://x:1",
+            "host:0",
+            "host:99999",
+            ":80",
+            "a b:1",
+        ] {
+            let e = Destination::parse(bad).expect_err(bad);
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
+    }
+
+    fn config(text: &str) -> Config {
+        Config::from_toml("test.toml", text).expect("config")
+    }
+
+    fn manifest(text: &str) -> Manifest {
+        Manifest::parse("m.toml", text).expect("manifest")
+    }
+
+    const ASKS: &str = r#"
+kind = "input"
+version = "1"
+[config]
+greeting = "hi"
+[capabilities]
+network = [{ destination = "127.0.0.1:8086", reason = "r" }, { destination = "udp://127.0.0.1:8125", reason = "r" }]
+directory = { path = "/tmp/x", reason = "r" }
+env = [{ name = "TOKEN", reason = "r" }, { name = "OTHER", reason = "r" }]
+process_cmdlines = { reason = "r" }
+[limits]
+memory_mb = 16
+deadline_ms = 5000
+"#;
+
+    #[test]
+    fn nothing_is_granted_that_the_operator_did_not_grant() {
+        let s = Sandbox::resolve(&config(""), "p", Some(&manifest(ASKS)), false);
+        assert!(s.grants.granted().is_empty(), "{:?}", s.grants.granted());
+        assert_eq!(s.grants.denied.len(), 6, "{:?}", s.grants.denied);
+        // Less memory than the default is fine; a longer deadline is capped at the default.
+        assert_eq!(s.limits.memory, 16 << 20);
+        assert_eq!(s.limits.deadline, Duration::from_millis(500));
+        assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+        assert!(matches!(
+            s.settings.as_slice(),
+            [(k, crate::bindings::ConfigValue::Text(v))] if k == "greeting" && v == "hi"
+        ));
+    }
+
+    #[test]
+    fn granted_is_what_both_ask_and_grant_name() {
+        let c = config(
+            r#"
+[plugins.p]
+greeting = "hello"
+[plugins.p.grant]
+network = ["127.0.0.1:8086", "10.0.0.1:22"]
+directory = "/tmp/x"
+env = ["TOKEN", "NOT_ASKED"]
+process_cmdlines = true
+process_users = true
+[plugins.p.limits]
+deadline_ms = 8000
+"#,
+        );
+        let s = Sandbox::resolve(&c, "p", Some(&manifest(ASKS)), false);
+        assert_eq!(
+            s.grants.granted(),
+            [
+                "network 127.0.0.1:8086",
+                "directory /tmp/x",
+                "env TOKEN",
+                "process_cmdlines"
+            ]
+        );
+        assert_eq!(
+            s.grants.denied,
+            ["network udp://127.0.0.1:8125", "env OTHER"]
+        );
+        // process_users was granted but not asked: not given.
+        assert!(!s.grants.process_users);
+        assert_eq!(s.limits.deadline, Duration::from_millis(5000));
+        assert!(matches!(
+            &s.settings[0],
+            (k, crate::bindings::ConfigValue::Text(v)) if k == "greeting" && v == "hello"
+        ));
+    }
+
+    #[test]
+    fn embedded_plugins_read_processes_unless_revoked() {
+        let s = Sandbox::resolve(&config(""), "processlist", None, true);
+        assert!(s.grants.process_cmdlines && s.grants.process_users);
+        let c = config("[plugins.processlist.grant]\nprocess_cmdlines = false\n");
+        let s = Sandbox::resolve(&c, "processlist", None, true);
+        assert!(!s.grants.process_cmdlines && s.grants.process_users);
+        let s = Sandbox::resolve(&config(""), "stranger", None, false);
+        assert!(!s.grants.process_cmdlines && !s.grants.process_users);
+    }
+
+    #[test]
+    fn redaction_empties_command_lines_and_users() {
+        let grants = Grants::none();
+        let mut table = Table {
+            key: Some("pid".into()),
+            columns: vec!["pid".into(), "cmdline".into(), "username".into()],
+            rows: vec![vec![
+                Value::Uint(1),
+                Value::TextList(vec!["/sbin/init".into()]),
+                Value::Text("root".into()),
+            ]],
+        };
+        assert!(grants.redacts(&table));
+        grants.redact_table(&mut table);
+        assert!(matches!(
+            table.rows[0].as_slice(),
+            [Value::Uint(1), Value::TextList(l), Value::Text(u)] if l.is_empty() && u.is_empty()
+        ));
+    }
+
+    fn check(grants: &Grants, addr: &str, use_: SocketAddrUse) -> bool {
+        let check = grants.socket_check("t".into());
+        let addr: SocketAddr = addr.parse().expect("addr");
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(check(addr, use_))
+    }
+
+    #[test]
+    fn sockets_reach_only_granted_destinations_by_their_resolved_address() {
+        let grants = Grants {
+            network: vec![
+                Destination::parse("localhost:7001").expect("d"),
+                Destination::parse("udp://127.0.0.1:7002").expect("d"),
+            ],
+            ..Grants::default()
+        };
+        assert!(check(&grants, "127.0.0.1:7001", SocketAddrUse::TcpConnect));
+        // Another port, another address the name does not resolve to, another protocol.
+        assert!(!check(&grants, "127.0.0.1:7003", SocketAddrUse::TcpConnect));
+        assert!(!check(&grants, "127.0.0.2:7001", SocketAddrUse::TcpConnect));
+        assert!(!check(&grants, "127.0.0.1:7002", SocketAddrUse::TcpConnect));
+        assert!(check(&grants, "127.0.0.1:7002", SocketAddrUse::UdpSend));
+        assert!(!check(&grants, "127.0.0.1:7009", SocketAddrUse::UdpSend));
+        // Client binds yes, servers no.
+        assert!(check(&grants, "0.0.0.0:0", SocketAddrUse::UdpBind));
+        assert!(!check(&grants, "0.0.0.0:7001", SocketAddrUse::TcpBind));
+        assert!(!check(&grants, "0.0.0.0:0", SocketAddrUse::TcpListen));
+        let (last, count) = grants.refusals.latest();
+        assert_eq!(count, 6);
+        assert!(last.is_some_and(|l| l.contains("listen")));
+        // Nothing granted: nothing at all.
+        assert!(!check(&Grants::none(), "0.0.0.0:0", SocketAddrUse::UdpBind));
+    }
+}
