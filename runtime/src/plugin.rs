@@ -29,6 +29,17 @@ use crate::supervisor::{Gate, Health, Policy, Verdict};
 /// The contract revisions this host serves (`plugin-info.api-version`).
 pub const SUPPORTED_API_VERSIONS: &[u32] = &[1];
 
+/// Names the API uses for its own routes under /api/3: a plugin named so would be hidden.
+const RESERVED_NAMES: &[&str] = &[
+    "all",
+    "plugins",
+    "pluginslist",
+    "status",
+    "events",
+    "ws",
+    "outputs",
+];
+
 /// Render requests an output plugin may have waiting: a render takes milliseconds and
 /// scrapers do not send many at once, so more than 8 waiting means the plugin is stuck or the
 /// server is flooded; the next request is refused (503) rather than queued without end.
@@ -445,6 +456,12 @@ pub(crate) fn check_handshake(
     if !valid_name {
         return refuse(format!(
             "plugin name {:?} must be 1-64 characters of a-z, 0-9, '_' or '-' (it becomes a URL path)",
+            info.name
+        ));
+    }
+    if RESERVED_NAMES.contains(&info.name.as_str()) {
+        return refuse(format!(
+            "plugin name {:?} is taken by an API route (/api/3/{0}); choose another",
             info.name
         ));
     }
@@ -958,7 +975,11 @@ impl LoadedPlugin {
                 })
             }
         };
-        if let Some(reason) = counters.health().called(wall, cpu, limits.cpu_budget) {
+        let trapped = matches!(result, Err(PluginError::Trapped { .. }));
+        if let Some(reason) = counters
+            .health()
+            .called(wall, cpu, limits.cpu_budget, trapped)
+        {
             tracing::error!("plugin {name} {reason}");
         }
         if result.is_err() {

@@ -248,6 +248,7 @@ impl Grants {
                 };
                 for d in destinations.iter().filter(|d| d.allows(tcp)) {
                     if d.is(addr).await {
+                        tracing::debug!(plugin = &*plugin, "{what} {addr}: granted as {}", d.spec);
                         return true;
                     }
                 }

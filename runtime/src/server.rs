@@ -127,7 +127,11 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
     }
-    let layer = CorsLayer::new().allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]);
+    let layer = CorsLayer::new().allow_methods([
+        axum::http::Method::GET,
+        axum::http::Method::HEAD,
+        axum::http::Method::POST,
+    ]);
     if origins.iter().any(|o| o == "*") {
         return Some(layer.allow_origin(AllowOrigin::any()));
     }

@@ -154,11 +154,21 @@ impl Health {
 
     /// A call that ran: its wall-clock and CPU time against the budget. `Some(reason)`
     /// when the plugin has been over budget at every step of throttling: it is quarantined.
-    pub fn called(&mut self, wall: Duration, cpu: Duration, budget: Duration) -> Option<String> {
+    /// A call that trapped is timed but not held against the budget: the trap is its failure.
+    pub fn called(
+        &mut self,
+        wall: Duration,
+        cpu: Duration,
+        budget: Duration,
+        trapped: bool,
+    ) -> Option<String> {
         if self.times.len() == TIMES_KEPT {
             self.times.pop_front();
         }
         self.times.push_back(wall.as_micros() as u64);
+        if trapped || self.is_quarantined() {
+            return None;
+        }
         if cpu <= budget {
             self.overruns = 0;
             self.good += 1;
@@ -349,7 +359,7 @@ mod tests {
         let over = Duration::from_millis(200);
         for step in 1..=MAX_THROTTLE {
             for _ in 0..OVERRUNS_PER_STEP {
-                assert_eq!(h.called(over, over, budget), None);
+                assert_eq!(h.called(over, over, budget, false), None);
             }
             assert_eq!(h.report().runs_every, 1 << step);
             assert_eq!(h.report().status, "throttled");
@@ -359,9 +369,9 @@ mod tests {
         assert_eq!(ran, [8, 16]);
         assert_eq!(h.report().skipped, 14);
         for _ in 0..OVERRUNS_PER_STEP - 1 {
-            assert_eq!(h.called(over, over, budget), None);
+            assert_eq!(h.called(over, over, budget, false), None);
         }
-        let reason = h.called(over, over, budget).expect("stopped");
+        let reason = h.called(over, over, budget, false).expect("stopped");
         assert!(
             reason.contains("over its CPU budget") && reason.contains("budget of 100 ms"),
             "{reason}"
@@ -374,11 +384,11 @@ mod tests {
         let mut h = Health::new(policy());
         let budget = Duration::from_millis(100);
         for _ in 0..OVERRUNS_PER_STEP {
-            h.called(budget * 2, budget * 2, budget);
+            h.called(budget * 2, budget * 2, budget, false);
         }
         assert_eq!(h.report().runs_every, 2);
         for _ in 0..GOOD_PER_STEP {
-            h.called(budget / 2, budget / 2, budget);
+            h.called(budget / 2, budget / 2, budget, false);
         }
         assert_eq!(h.report().runs_every, 1);
         assert_eq!(h.report().status, "running");
@@ -393,6 +403,7 @@ mod tests {
                 Duration::from_micros(us),
                 Duration::ZERO,
                 Duration::from_secs(1),
+                false,
             );
         }
         let r = h.report();

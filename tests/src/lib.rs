@@ -214,10 +214,26 @@ impl Server {
     /// GET with optional headers: (status, content type, body). Connection failures are
     /// status 0.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+        self.call("GET", path, headers)
+    }
+
+    /// POST with no body: (status, body as JSON, or Null).
+    pub fn post(&self, path: &str) -> (u16, Value) {
+        let (status, _, body) = self.call("POST", path, &[]);
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// A request: (status, content type, body). Connection failures are status 0.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, String, Vec<u8>) {
         let mut request = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(30))
             .build()
-            .get(&self.url(path));
+            .request(method, &self.url(path));
         for (name, value) in headers {
             request = request.set(name, value);
         }

@@ -73,10 +73,19 @@ impl InputPlugin for Net {
     }
 }
 
+/// A connection that is really up: std's `connect_timeout` on wasip2 can report success for
+/// a connect the host refused, so the peer's address (which only a connected socket has) is
+/// the proof.
+fn connect(addr: &SocketAddr) -> Result<TcpStream, String> {
+    let stream = TcpStream::connect_timeout(addr, TIMEOUT).map_err(|e| e.to_string())?;
+    stream
+        .peer_addr()
+        .map_err(|e| format!("not connected: {e}"))?;
+    Ok(stream)
+}
+
 fn tcp_connect(addr: SocketAddr) -> Result<String, String> {
-    TcpStream::connect_timeout(&addr, TIMEOUT)
-        .map(|_| "connected".to_string())
-        .map_err(|e| e.to_string())
+    connect(&addr).map(|_| "connected".to_string())
 }
 
 /// Resolves `target` and connects to each address it resolves to until one answers.
@@ -86,7 +95,7 @@ fn tcp_connect_host(target: &str) -> Result<String, String> {
         .map_err(|e| format!("resolve: {e}"))?;
     let mut last_error = "resolved to no address".to_string();
     for addr in addrs {
-        match TcpStream::connect_timeout(&addr, TIMEOUT) {
+        match connect(&addr) {
             Ok(_) => return Ok(format!("connected to {addr}")),
             Err(e) => last_error = format!("{addr}: {e}"),
         }
@@ -96,7 +105,7 @@ fn tcp_connect_host(target: &str) -> Result<String, String> {
 
 /// Connecting is the escape; the request and response only add detail.
 fn http_get(addr: SocketAddr) -> Result<String, String> {
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| e.to_string())?;
+    let mut stream = connect(&addr)?;
     Ok(format!("connected, {}", exchange(&mut stream)))
 }
 

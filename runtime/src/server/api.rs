@@ -235,6 +235,56 @@ pub(super) async fn plugins(State(shared): State<Arc<Shared>>) -> Response {
     ))
 }
 
+/// A WASM plugin's status by name, or a 404 listing the plugins.
+fn status_of(shared: &Shared, name: &str) -> Result<crate::plugin::PluginStatus, ApiError> {
+    let plugins = shared.store.plugins();
+    plugins
+        .iter()
+        .find(|p| p.name == name)
+        .cloned()
+        .ok_or_else(|| {
+            let names: Vec<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
+            ApiError::not_found(format!(
+                "no plugin `{name}`; the plugins are: {}",
+                listing(&names)
+            ))
+        })
+}
+
+pub(super) async fn plugin_status(
+    State(shared): State<Arc<Shared>>,
+    Params(name): Params<String>,
+) -> Answer {
+    let status = status_of(&shared, &name)?;
+    Ok(json_response(Bytes::from(
+        serde_json::to_vec(&status).unwrap_or_default(),
+    )))
+}
+
+pub(super) async fn enable_plugin(
+    State(shared): State<Arc<Shared>>,
+    Params(name): Params<String>,
+) -> Answer {
+    let status = status_of(&shared, &name)?;
+    let loaded = shared.registry.load();
+    let Some((_, counters)) = loaded.counters.iter().find(|(n, _)| *n == name) else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            format!(
+                "plugin `{name}` is not loaded ({}): replace its file to load it again",
+                status.last_error.as_deref().unwrap_or(&status.status)
+            ),
+        ));
+    };
+    let was = counters.health().report().status;
+    counters.health().reenable();
+    tracing::info!("plugin {name} re-enabled through the API (it was {was})");
+    Ok(json_response(to_bytes(&json!({
+        "status": 200,
+        "message": format!("plugin `{name}` re-enabled (it was {was}); it runs from the next tick"),
+    }))))
+}
+
 pub(super) async fn all(State(shared): State<Arc<Shared>>, query: Query) -> Answer {
     let snapshot = shared.store.snapshot();
     let cache = shared.cache(&snapshot);

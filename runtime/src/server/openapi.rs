@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use serde_json::{Map, Value as Json, json};
 
 use super::{Shared, api, notify, outputs};
@@ -17,6 +17,8 @@ pub struct Route {
     /// What answers: `json` (the envelope or a plain JSON value), `sse`, `ws`, `any` (an
     /// output plugin's own content type).
     pub answers: &'static str,
+    /// `get`, or `post` for the one route that changes something.
+    pub method: &'static str,
     pub handler: fn() -> MethodRouter<Arc<Shared>>,
 }
 
@@ -34,7 +36,10 @@ const PARAMS: &[(&str, &str)] = &[
         "A key value; percent-encode `/` (`%2F` for the mount point `/`).",
     ),
     ("n", "How many of the latest points (0 for all)."),
-    ("name", "An output plugin's name."),
+    (
+        "name",
+        "A plugin's name (an output plugin's under /api/3/outputs).",
+    ),
     ("path", "The rest of the path, passed to the output plugin."),
 ];
 
@@ -44,138 +49,175 @@ pub const ROUTES: &[Route] = &[
         path: "/",
         summary: "Where things are: the API, this document, the events (the web UI of `-w` comes later).",
         answers: "json",
+        method: "get",
         handler: || get(api::root),
     },
     Route {
         path: "/api/3/status",
         summary: "Server status and version (never needs auth).",
         answers: "json",
+        method: "get",
         handler: || get(api::status),
     },
     Route {
         path: "/api/3/pluginslist",
         summary: "Names of the input plugins that run.",
         answers: "json",
+        method: "get",
         handler: || get(api::pluginslist),
     },
     Route {
         path: "/api/3/plugins",
         summary: "Every loaded WASM plugin's health: kind, status, calls, errors, restarts, last call time (µs), memory (bytes).",
         answers: "json",
+        method: "get",
         handler: || get(api::plugins),
+    },
+    Route {
+        path: "/api/3/plugins/{name}",
+        summary: "One WASM plugin's health: kind, version, source, granted and denied capabilities, status, calls, errors, last error (with the guest's stderr), p50/p99 call time, memory, restarts, limits.",
+        answers: "json",
+        method: "get",
+        handler: || get(api::plugin_status),
+    },
+    Route {
+        path: "/api/3/plugins/{name}/enable",
+        summary: "Re-enables a quarantined plugin (POST): it runs again from the next tick, with a clean record.",
+        answers: "json",
+        method: "post",
+        handler: || post(api::enable_plugin),
     },
     Route {
         path: "/api/3/all",
         summary: "Every plugin's stats: stats = [{plugin: stats}], views = [{plugin: views}].",
         answers: "json",
+        method: "get",
         handler: || get(api::all),
     },
     Route {
         path: "/api/3/all/limits",
         summary: "Every plugin's limits.",
         answers: "json",
+        method: "get",
         handler: || get(api::all_limits),
     },
     Route {
         path: "/api/3/all/views",
         summary: "Every plugin's views (decorations).",
         answers: "json",
+        method: "get",
         handler: || get(api::all_views),
     },
     Route {
         path: "/api/3/openapi.json",
         summary: "This document.",
         answers: "json",
+        method: "get",
         handler: || get(openapi),
     },
     Route {
         path: "/api/3/events",
         summary: "Notifications as Server-Sent Events: tick, alert_begin, alert_end, plugin, lagged. `?plugins=cpu,mem` filters and adds those plugins' stats to tick events.",
         answers: "sse",
+        method: "get",
         handler: || get(notify::events),
     },
     Route {
         path: "/api/3/ws",
         summary: "The same notifications over a WebSocket, one JSON text message each.",
         answers: "ws",
+        method: "get",
         handler: || get(notify::websocket),
     },
     Route {
         path: "/api/3/outputs/{name}",
         summary: "What an output plugin renders.",
         answers: "any",
+        method: "get",
         handler: || get(outputs::output),
     },
     Route {
         path: "/api/3/outputs/{name}/{*path}",
         summary: "What an output plugin renders for a sub-path.",
         answers: "any",
+        method: "get",
         handler: || get(outputs::output_path),
     },
     Route {
         path: "/metrics",
         summary: "Prometheus text exposition of all stats (the `prometheus` output plugin).",
         answers: "any",
+        method: "get",
         handler: || get(outputs::metrics),
     },
     Route {
         path: "/api/3/{plugin}",
         summary: "A plugin's stats and views.",
         answers: "json",
+        method: "get",
         handler: || get(api::plugin),
     },
     Route {
         path: "/api/3/{plugin}/limits",
         summary: "A plugin's limits, Glances' flat dict.",
         answers: "json",
+        method: "get",
         handler: || get(api::limits),
     },
     Route {
         path: "/api/3/{plugin}/views",
         summary: "A plugin's views (decorations), in `views`.",
         answers: "json",
+        method: "get",
         handler: || get(api::views),
     },
     Route {
         path: "/api/3/{plugin}/fields",
         summary: "A plugin's fields: unit, description, rate, history.",
         answers: "json",
+        method: "get",
         handler: || get(api::fields),
     },
     Route {
         path: "/api/3/{plugin}/history",
         summary: "A plugin's history: {item: [[ISO timestamp, value], ...]}, source `history`.",
         answers: "json",
+        method: "get",
         handler: || get(api::plugin_history),
     },
     Route {
         path: "/api/3/{plugin}/history/{n}",
         summary: "The last n points of a plugin's history.",
         answers: "json",
+        method: "get",
         handler: || get(api::plugin_history_n),
     },
     Route {
         path: "/api/3/{plugin}/{field}",
         summary: "One field of every row.",
         answers: "json",
+        method: "get",
         handler: || get(api::field),
     },
     Route {
         path: "/api/3/{plugin}/{field}/history",
         summary: "One field's history.",
         answers: "json",
+        method: "get",
         handler: || get(api::field_history),
     },
     Route {
         path: "/api/3/{plugin}/{field}/history/{n}",
         summary: "The last n points of one field's history.",
         answers: "json",
+        method: "get",
         handler: || get(api::field_history_n),
     },
     Route {
         path: "/api/3/{plugin}/{field}/{value}",
         summary: "Rows whose key field equals value (`processlist/pid/1`), or one field of the row with that key (`network/bytes_recv/eth0`).",
         answers: "json",
+        method: "get",
         handler: || get(api::item),
     },
 ];
@@ -238,7 +280,7 @@ pub fn document() -> Json {
         let path = route.path.replace("{*", "{");
         paths.insert(
             path,
-            json!({"get": {"summary": route.summary, "parameters": parameters, "responses": responses}}),
+            json!({route.method: {"summary": route.summary, "parameters": parameters, "responses": responses}}),
         );
     }
     json!({

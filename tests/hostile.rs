@@ -1,0 +1,626 @@
+//! Community plugins against the running binary: a plugin dropped in the plugins directory is
+//! loaded, a bad replacement is refused while the old version goes on, a good one is swapped
+//! in, a removed one is unloaded; and the hostile-plugin suite — guests that loop, overrun,
+//! blow their memory or stack, panic, flood their output or log, hog the CPU, and try to
+//! read, write, connect or look at what they were not granted — while the API is polled.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use glint_tests::{Server, guest};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_glint");
+
+fn tmp(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
+fn guest_bytes(name: &str) -> Vec<u8> {
+    let path = guest(glint::embedded::GUEST_DIR, name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Puts plugin `name` in `dir`: its component (written aside and renamed in, as an upgrade
+/// does) and its manifest.
+fn install(dir: &Path, name: &str, bytes: &[u8], manifest: &str) {
+    let tmp = dir.join(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
+    std::fs::write(dir.join(format!("{name}.toml")), manifest).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(&tmp, dir.join(format!("{name}.wasm"))).unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn manifest(version: &str, extra: &str) -> String {
+    format!("kind = \"input\"\nversion = \"{version}\"\n{extra}")
+}
+
+/// Polls `f` until it gives `Some`, for up to `limit`.
+fn wait_for<T>(
+    what: &str,
+    limit: Duration,
+    server: &Server,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if started.elapsed() > limit {
+            panic!(
+                "{what}: not after {limit:?}; plugins: {}\nstderr: {}",
+                server.get("/api/3/plugins").1,
+                server.stderr_text()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn status(server: &Server, name: &str) -> Value {
+    server.get(&format!("/api/3/plugins/{name}")).1
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// Rescans are every 5 s; loading a plugin on a loaded machine takes a few more.
+const RESCAN_WAIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn plugins_dropped_in_are_loaded_replaced_and_removed_while_glint_runs() {
+    let tmp = tmp("lifecycle");
+    let dir = tmp.join("plugins");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let config = tmp.join("glint.toml");
+    std::fs::write(
+        &config,
+        "[plugins.test-snoop.grant]\nprocess_cmdlines = true\nprocess_users = true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let server = Server::start(
+        BIN,
+        &tmp,
+        &[
+            "-t",
+            "0.5",
+            "-C",
+            &config.display().to_string(),
+            "--plugins-dir",
+            &dir.display().to_string(),
+        ],
+        None,
+    );
+    let counter = guest_bytes("counter");
+
+    // Added: loaded without a restart, with its manifest's version and its source.
+    install(&dir, "test-counter", &counter, &manifest("1", ""));
+    let first = wait_for("test-counter loaded", RESCAN_WAIT, &server, || {
+        let (code, body) = server.get("/api/3/test-counter");
+        (code == 200 && body["stats"][0]["n"].as_u64().is_some()).then_some(body)
+    });
+    assert_eq!(first["stats"][0]["version"], "1");
+    let s = status(&server, "test-counter");
+    assert_eq!(s["version"], "1", "{s}");
+    assert_eq!(s["status"], "running", "{s}");
+    assert!(
+        text(&s["source"]).ends_with("plugins/test-counter.wasm"),
+        "{s}"
+    );
+
+    // Replaced by a broken file: refused, the old version keeps running and says why.
+    install(
+        &dir,
+        "test-counter",
+        &counter[..counter.len() / 2],
+        &manifest("2", ""),
+    );
+    let s = wait_for(
+        "the broken replacement reported",
+        RESCAN_WAIT,
+        &server,
+        || {
+            let s = status(&server, "test-counter");
+            s["notes"]
+                .to_string()
+                .contains("a new version was refused")
+                .then_some(s)
+        },
+    );
+    assert_eq!(s["version"], "1", "{s}");
+    assert!(
+        s["notes"]
+            .to_string()
+            .contains("not a valid WebAssembly component"),
+        "{s}"
+    );
+    let n_before = server.get("/api/3/test-counter").1["stats"][0]["n"].as_u64();
+    std::thread::sleep(Duration::from_secs(1));
+    let n_after = server.get("/api/3/test-counter").1["stats"][0]["n"].as_u64();
+    assert!(
+        n_after > n_before,
+        "the old version stopped: {n_before:?} -> {n_after:?}"
+    );
+
+    // Replaced by a good version: handshaked and swapped in (a fresh instance counts anew).
+    install(&dir, "test-counter", &counter, &manifest("2", ""));
+    wait_for("version 2 swapped in", RESCAN_WAIT, &server, || {
+        let s = status(&server, "test-counter");
+        (s["version"] == "2" && !s["notes"].to_string().contains("refused")).then_some(())
+    });
+
+    // Granted the process readings: a community plugin sees command lines and users.
+    install(
+        &dir,
+        "test-snoop",
+        &guest_bytes("snoop"),
+        &manifest(
+            "1",
+            "[capabilities]\nprocess_cmdlines = { reason = \"test\" }\nprocess_users = { reason = \"test\" }\n",
+        ),
+    );
+    let snoop = wait_for("test-snoop reports", RESCAN_WAIT, &server, || {
+        let (code, body) = server.get("/api/3/test-snoop");
+        (code == 200 && body["stats"][0]["stats_processes"].as_u64() > Some(0))
+            .then(|| body["stats"][0].clone())
+    });
+    for column in [
+        "readings_cmdlines",
+        "readings_users",
+        "stats_cmdlines",
+        "stats_users",
+    ] {
+        assert!(snoop[column].as_u64() > Some(0), "{column}: {snoop}");
+    }
+    let s = status(&server, "test-snoop");
+    assert_eq!(
+        s["capabilities"],
+        serde_json::json!(["process_cmdlines", "process_users"]),
+        "{s}"
+    );
+
+    // Removed: unloaded, gone from the list and the API.
+    for ext in ["wasm", "toml"] {
+        std::fs::remove_file(dir.join(format!("test-counter.{ext}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    wait_for("test-counter unloaded", RESCAN_WAIT, &server, || {
+        let (_, list) = server.get("/api/3/pluginslist");
+        (!list.to_string().contains("test-counter")).then_some(())
+    });
+    assert_eq!(server.get("/api/3/test-counter").0, 404);
+    assert_eq!(server.get("/api/3/plugins/test-counter").0, 404);
+    // The default plugins never stopped.
+    assert!(server.get("/api/3/cpu").1["stats"][0]["total"].is_number());
+}
+
+/// Sequential GETs of `path` until `stop`: their latencies.
+fn poll(
+    server_port: u16,
+    path: &'static str,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<Duration>> {
+    std::thread::spawn(move || {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(10))
+            .build();
+        let url = format!("http://127.0.0.1:{server_port}{path}");
+        let mut times = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let ok = agent
+                .get(&url)
+                .call()
+                .ok()
+                .and_then(|r| r.into_string().ok())
+                .is_some();
+            assert!(ok, "{url} did not answer");
+            times.push(started.elapsed());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        times
+    })
+}
+
+fn p99(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times
+        .get((times.len().saturating_sub(1)) * 99 / 100)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// The arrival time of every tick event on the server's stream, until `stop`.
+fn ticks(server_port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Instant>> {
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server_port))
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = write!(
+            stream,
+            "GET /api/3/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+        );
+        let mut reader = BufReader::new(stream);
+        let mut arrivals = Vec::new();
+        let mut line = String::new();
+        while !stop.load(Ordering::Relaxed) {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) if line.trim() == "event: tick" => arrivals.push(Instant::now()),
+                Ok(_) => {}
+            }
+        }
+        arrivals
+    })
+}
+
+#[test]
+fn hostile_plugins_are_contained_and_the_api_keeps_answering() {
+    let tmp = tmp("hostile");
+    let dir = tmp.join("plugins");
+    let granted_r = tmp.join("granted-read");
+    let granted_w = tmp.join("granted-write");
+    for d in [&dir, &granted_r, &granted_w] {
+        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(granted_r.join("file.txt"), "granted").unwrap_or_else(|e| panic!("{e}"));
+
+    // Real listeners: the granted ones must be reached, the others never.
+    let granted_tcp = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = granted_tcp.local_addr().map(|a| a.port()).unwrap_or(0);
+    // The same port on another loopback address: where a re-pointed name would lead.
+    let repointed = TcpListener::bind(("127.0.0.2", port)).unwrap_or_else(|e| panic!("{e}"));
+    let denied_tcp = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let granted_udp = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let denied_udp = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    for s in [&granted_udp, &denied_udp] {
+        let _ = s.set_nonblocking(true);
+    }
+    for l in [&granted_tcp, &repointed, &denied_tcp] {
+        let _ = l.set_nonblocking(true);
+    }
+    let addr = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let uaddr = |s: &UdpSocket| s.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let api_port = glint_tests::free_port();
+
+    let config = tmp.join("glint.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[supervisor]
+backoff_ms = 100
+max_backoff_ms = 400
+quarantine_after = 3
+
+[plugins.test-readfile]
+granted_file = "{r}/file.txt"
+[plugins.test-readfile.grant]
+directory = "{r}"
+
+[plugins.test-writefile]
+granted_dir = "{w}"
+[plugins.test-writefile.grant]
+directory = "{w}"
+
+[plugins.test-env]
+granted = ["PATH"]
+[plugins.test-env.grant]
+env = ["PATH"]
+
+[plugins.test-net]
+tcp_granted = "localhost:{port}"
+udp_granted = "{gu}"
+tcp_denied = "{dt}"
+udp_denied = "{du}"
+http_denied = "127.0.0.1:{api_port}"
+repointed = "127.0.0.2:{port}"
+[plugins.test-net.grant]
+network = ["localhost:{port}", "udp://{gu}"]
+"#,
+            r = granted_r.display(),
+            w = granted_w.display(),
+            gu = uaddr(&granted_udp),
+            dt = addr(&denied_tcp),
+            du = uaddr(&denied_udp),
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let reason = "reason = \"the hostile-plugin test\"";
+    let plain = manifest("1", "");
+    let guests: Vec<(&str, &str, String)> = vec![
+        ("test-spin", "spin", plain.clone()),
+        ("test-slow", "slow", plain.clone()),
+        ("test-membomb", "membomb", plain.clone()),
+        ("test-stack", "stack", plain.clone()),
+        ("test-panic", "panic", plain.clone()),
+        ("test-huge", "huge", plain.clone()),
+        ("test-hog", "hog", plain.clone()),
+        ("test-logflood", "logflood", plain.clone()),
+        ("test-oldapi", "oldapi", plain.clone()),
+        (
+            "test-readfile",
+            "readfile",
+            manifest(
+                "1",
+                &format!(
+                    "[capabilities]\ndirectory = {{ path = \"{}\", {reason} }}\n",
+                    granted_r.display()
+                ),
+            ),
+        ),
+        (
+            "test-writefile",
+            "writefile",
+            manifest(
+                "1",
+                &format!(
+                    "[capabilities]\ndirectory = {{ path = \"{}\", {reason} }}\n",
+                    granted_w.display()
+                ),
+            ),
+        ),
+        (
+            "test-env",
+            "env",
+            manifest(
+                "1",
+                &format!(
+                    "[capabilities]\nenv = [{{ name = \"PATH\", {reason} }}, {{ name = \"HOME\", {reason} }}]\n"
+                ),
+            ),
+        ),
+        (
+            "test-net",
+            "net",
+            manifest(
+                "1",
+                &format!(
+                    "[capabilities]\nnetwork = [{{ destination = \"localhost:{port}\", {reason} }}, {{ destination = \"udp://{}\", {reason} }}]\n",
+                    uaddr(&granted_udp)
+                ),
+            ),
+        ),
+        (
+            "test-snoop",
+            "snoop",
+            manifest(
+                "1",
+                &format!("[capabilities]\nprocess_cmdlines = {{ {reason} }}\n"),
+            ),
+        ),
+    ];
+    for (name, file, manifest) in &guests {
+        install(&dir, name, &guest_bytes(file), manifest);
+    }
+    let wrongworld =
+        std::path::Path::new(glint::embedded::GUEST_DIR).join("glint-test-wrongworld.wasm");
+    let wrongworld =
+        std::fs::read(&wrongworld).unwrap_or_else(|e| panic!("{}: {e}", wrongworld.display()));
+    install(&dir, "test-wrongworld", &wrongworld, &plain);
+    install(
+        &dir,
+        "test-junk",
+        b"\0asm\x01\0\0\0 this is not a component",
+        &plain,
+    );
+    let counter = guest_bytes("counter");
+    install(
+        &dir,
+        "test-truncated",
+        &counter[..counter.len() / 2],
+        &plain,
+    );
+
+    // Without the attacks first: the API's latency on the same machine, same build.
+    let baseline_tmp = tmp.join("baseline");
+    let baseline = Server::start(BIN, &baseline_tmp, &["-t", "0.25"], None);
+    let stop = Arc::new(AtomicBool::new(false));
+    let poller = poll(baseline.port, "/api/3/cpu", stop.clone());
+    std::thread::sleep(Duration::from_secs(8));
+    stop.store(true, Ordering::Relaxed);
+    let quiet = poller.join().unwrap_or_else(|_| panic!("poller"));
+    drop(baseline);
+
+    let server = Server::start_on(
+        api_port,
+        BIN,
+        &tmp,
+        &[
+            "-t",
+            "0.25",
+            "-C",
+            &config.display().to_string(),
+            "--plugins-dir",
+            &dir.display().to_string(),
+        ],
+        None,
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let poller = poll(server.port, "/api/3/cpu", stop.clone());
+    let ticker = ticks(server.port, stop.clone());
+
+    // Every hostile plugin ends where it should, with the reason.
+    let expected: Vec<(&str, &[&str], &[&str])> = vec![
+        ("test-spin", &["quarantined"], &["deadline"]),
+        ("test-slow", &["quarantined"], &["deadline"]),
+        ("test-membomb", &["quarantined"], &["memory cap"]),
+        ("test-stack", &["quarantined"], &["stack", "out of bounds"]),
+        ("test-panic", &["quarantined"], &["deliberate panic"]),
+        (
+            "test-huge",
+            &["quarantined"],
+            &["more than its limit", "memory cap"],
+        ),
+        ("test-hog", &["quarantined"], &["over its CPU budget"]),
+        ("test-oldapi", &["refused"], &["API version 99"]),
+        (
+            "test-wrongworld",
+            &["refused"],
+            &["exports none of `update`"],
+        ),
+        (
+            "test-junk",
+            &["refused"],
+            &["not a valid WebAssembly component"],
+        ),
+        (
+            "test-truncated",
+            &["refused"],
+            &["not a valid WebAssembly component"],
+        ),
+    ];
+    let started = Instant::now();
+    let mut seen_throttled = false;
+    let statuses: BTreeMap<String, Value> = wait_for(
+        "every hostile plugin contained",
+        Duration::from_secs(120),
+        &server,
+        || {
+            let (_, all) = server.get("/api/3/plugins");
+            let by_name: BTreeMap<String, Value> = all
+                .as_array()
+                .map(|a| a.iter().map(|p| (text(&p["name"]), p.clone())).collect())
+                .unwrap_or_default();
+            seen_throttled |= by_name
+                .get("test-hog")
+                .is_some_and(|s| s["status"] == "throttled");
+            expected
+                .iter()
+                .all(|(name, states, _)| {
+                    by_name
+                        .get(*name)
+                        .is_some_and(|s| states.iter().any(|st| s["status"] == *st))
+                })
+                .then_some(by_name)
+        },
+    );
+    let attack_time = started.elapsed();
+    for (name, _, reasons) in &expected {
+        let s = &statuses[*name];
+        let error = text(&s["last_error"]);
+        assert!(
+            reasons.iter().any(|r| error.contains(r)),
+            "{name}: {error:?} names none of {reasons:?}: {s}"
+        );
+    }
+    assert!(
+        seen_throttled,
+        "test-hog was never seen throttled before it was stopped"
+    );
+    let hog = status(&server, "test-hog");
+    assert!(
+        text(&hog["last_error"]).contains("throttled to every 8 ticks"),
+        "{hog}"
+    );
+    assert!(status(&server, "test-logflood")["log_dropped"].as_u64() > Some(0));
+    assert_eq!(status(&server, "test-logflood")["status"], "running");
+
+    // The sandbox held: nothing escaped, everything granted worked.
+    for name in ["test-readfile", "test-writefile", "test-env", "test-net"] {
+        let row = server.get(&format!("/api/3/{name}")).1["stats"][0].clone();
+        assert_eq!(row["escaped"], false, "{name}: {row}");
+        assert_eq!(row["controls_ok"], true, "{name}: {row}");
+    }
+    let net = status(&server, "test-net");
+    assert!(net["refusals"].as_u64() > Some(0), "{net}");
+    assert!(
+        text(&net["last_refusal"]).contains("not a granted destination"),
+        "{net}"
+    );
+    let env = status(&server, "test-env");
+    assert_eq!(
+        env["capabilities"],
+        serde_json::json!(["env PATH"]),
+        "{env}"
+    );
+    assert_eq!(env["denied"], serde_json::json!(["env HOME"]), "{env}");
+    let snoop = server.get("/api/3/test-snoop").1["stats"][0].clone();
+    assert!(snoop["stats_processes"].as_u64() > Some(0), "{snoop}");
+    for column in [
+        "readings_cmdlines",
+        "readings_users",
+        "stats_cmdlines",
+        "stats_users",
+    ] {
+        assert_eq!(snoop[column], 0, "{column} leaked: {snoop}");
+    }
+    // Written only where granted: not beside it, not in /tmp, not in glint's working directory.
+    assert!(granted_w.join("inside.txt").exists());
+    assert!(!tmp.join("outside.txt").exists());
+    assert!(!Path::new("escape.txt").exists());
+    let escaped_to_tmp = std::fs::read_dir("/tmp")
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("glint-escape-"))
+        })
+        .unwrap_or(false);
+    assert!(!escaped_to_tmp, "a file was written to /tmp");
+    // The granted listener was reached; the others never were.
+    let reached = |l: &TcpListener| l.accept().is_ok();
+    assert!(
+        reached(&granted_tcp),
+        "the granted TCP destination was never reached"
+    );
+    assert!(!reached(&repointed), "the re-pointed address was reached");
+    assert!(
+        !reached(&denied_tcp),
+        "the denied TCP destination was reached"
+    );
+    let mut buf = [0u8; 64];
+    assert!(
+        granted_udp.recv_from(&mut buf).is_ok(),
+        "the granted UDP destination got nothing"
+    );
+    assert!(
+        denied_udp.recv_from(&mut buf).is_err(),
+        "the denied UDP destination got a datagram"
+    );
+
+    // The other plugins kept reporting.
+    let all = server.get("/api/3/all").1;
+    for plugin in ["cpu", "mem", "load", "processlist", "network"] {
+        assert!(
+            !all["stats"][0][plugin].is_null(),
+            "{plugin} is missing from /all"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let attacked = poller.join().unwrap_or_else(|_| panic!("poller"));
+    let arrivals = ticker.join().unwrap_or_else(|_| panic!("ticker"));
+    // Each tick within the refresh plus the 500 ms deadline and the join grace, with slack.
+    let longest = arrivals
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or_default();
+    assert!(arrivals.len() > 10, "{} ticks", arrivals.len());
+    assert!(
+        longest < Duration::from_millis(1500),
+        "a tick took {longest:?}"
+    );
+    let (quiet_p99, attacked_p99) = (p99(quiet.clone()), p99(attacked.clone()));
+    eprintln!(
+        "hostile suite: {} guests contained in {attack_time:?}; {} ticks, longest gap {longest:?}; \
+         /api/3/cpu p99 {quiet_p99:?} without attacks ({} requests), {attacked_p99:?} during them ({} requests)",
+        guests.len() + 3,
+        arrivals.len(),
+        quiet.len(),
+        attacked.len()
+    );
+    assert!(
+        attacked_p99 < Duration::from_millis(500),
+        "API p99 {attacked_p99:?} during the attacks"
+    );
+}
