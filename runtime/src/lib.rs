@@ -1,6 +1,7 @@
 //! glint: the host — engine, plugins, scheduler, store and the command line's building blocks.
 pub mod auth;
 pub mod bindings;
+pub mod check;
 pub mod config;
 pub mod discovery;
 pub mod engine;
@@ -13,6 +14,7 @@ pub mod pool;
 pub mod readings;
 pub mod render;
 pub mod sandbox;
+pub mod scaffold;
 pub mod server;
 pub mod stdout;
 pub mod store;

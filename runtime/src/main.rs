@@ -117,9 +117,47 @@ struct Cli {
 enum Command {
     /// List the loaded plugins with their handshake, and those refused with the reason.
     Plugins,
+    /// Tools for plugin authors.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginCommand,
+    },
 }
 
+#[derive(Subcommand, Debug)]
+enum PluginCommand {
+    /// Check a component against this glint: its handshake, imports, what it asks for and
+    /// is granted, and whether glint would load it or why not (exit 1 if not).
+    Check {
+        file: PathBuf,
+        /// Its manifest (default: FILE with .toml beside it, if there is one).
+        #[arg(long, value_name = "M")]
+        manifest: Option<PathBuf>,
+    },
+    /// Make a plugin crate that builds to a component (`cargo build --release --target
+    /// wasm32-wasip2`) and loads as it is, with its manifest and the SDK vendored.
+    New {
+        name: String,
+        #[arg(long, value_enum, default_value = "input")]
+        kind: KindArg,
+        /// Where (default: ./NAME).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum KindArg {
+    Input,
+    Output,
+    Exporter,
+}
+
+/// When this process started: start-up is measured to the first complete tick.
+static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
 fn main() -> std::process::ExitCode {
+    STARTED.get_or_init(Instant::now);
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -203,6 +241,23 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         println!("{}", glint::auth::hash_password(&password)?);
         return Ok(std::process::ExitCode::SUCCESS);
     }
+    if let Some(Command::Plugin {
+        action: PluginCommand::New { name, kind, dir },
+    }) = &cli.command
+    {
+        let kind = match kind {
+            KindArg::Input => glint::bindings::PluginKind::Input,
+            KindArg::Output => glint::bindings::PluginKind::Output,
+            KindArg::Exporter => glint::bindings::PluginKind::Exporter,
+        };
+        let dir = dir.clone().unwrap_or_else(|| PathBuf::from(name));
+        glint::scaffold::create(name, kind, &dir)?;
+        println!(
+            "created {}: build it with `cargo build --release --target wasm32-wasip2` there (see its README.md)",
+            dir.display()
+        );
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     let config = load_config(&cli)?;
     if let Some(target) = &cli.client {
         return run_client(&cli, &config, target);
@@ -221,6 +276,18 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             .or_else(GlintEngine::default_cache_dir)
     };
     let engine = GlintEngine::new(cache_dir)?;
+    if let Some(Command::Plugin {
+        action: PluginCommand::Check { file, manifest },
+    }) = &cli.command
+    {
+        let report = glint::check::check(&engine, &config, file, manifest.as_deref());
+        print!("{}", report.text);
+        return Ok(if report.loads {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::from(1)
+        });
+    }
     let mut extra = Vec::new();
     for path in &cli.plugins {
         extra
@@ -298,6 +365,13 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let mut next = Instant::now();
     loop {
         let snapshot = monitor.tick();
+        if snapshot.seq == 1 {
+            tracing::info!(
+                "first complete tick {} µs after start ({} plugins)",
+                STARTED.get().map_or(0, |s| s.elapsed().as_micros()),
+                snapshot.plugins.len()
+            );
+        }
         if snapshot.seq == 2 {
             // Start-up is over (plugins loaded, first rates computed): its code can go.
             let trimmed = glint::trim::startup_pages();

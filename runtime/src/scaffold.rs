@@ -1,0 +1,340 @@
+//! `glint plugin new NAME --kind input|output|exporter`: a plugin crate that builds to a
+//! component as it is, with its manifest and this glint's SDK and WIT vendored beside it (so
+//! it builds offline and always against the contract this glint serves).
+
+use std::path::{Path, PathBuf};
+
+use crate::bindings::PluginKind;
+
+/// The SDK and the contract, as this glint was built with them.
+const SDK_FILES: &[(&str, &str)] = &[
+    (
+        "src/lib.rs",
+        include_str!("../../guest-plugins/sdk/src/lib.rs"),
+    ),
+    (
+        "src/cpu.rs",
+        include_str!("../../guest-plugins/sdk/src/cpu.rs"),
+    ),
+    (
+        "src/rates.rs",
+        include_str!("../../guest-plugins/sdk/src/rates.rs"),
+    ),
+    (
+        "src/table.rs",
+        include_str!("../../guest-plugins/sdk/src/table.rs"),
+    ),
+    ("wit/types.wit", include_str!("../../wit/types.wit")),
+    ("wit/readings.wit", include_str!("../../wit/readings.wit")),
+    ("wit/worlds.wit", include_str!("../../wit/worlds.wit")),
+];
+
+/// The guest-side bindings generator the SDK is built with (the workspace pins it).
+const WIT_BINDGEN: &str = "=0.61.1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    #[error(
+        "plugin name {0:?} must be 1-64 characters of a-z, 0-9, '_' or '-', starting with a letter"
+    )]
+    BadName(String),
+    #[error("{0} already exists; choose another name or --dir")]
+    Exists(PathBuf),
+    #[error("cannot write {path}: {error}")]
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+/// Whether `name` may name a plugin (it becomes a file name and a URL path).
+fn valid_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Writes the crate of plugin `name` into `dir` (which must not exist); returns the files.
+pub fn create(name: &str, kind: PluginKind, dir: &Path) -> Result<Vec<PathBuf>, ScaffoldError> {
+    if !valid_name(name) {
+        return Err(ScaffoldError::BadName(name.to_string()));
+    }
+    if dir.exists() {
+        return Err(ScaffoldError::Exists(dir.to_path_buf()));
+    }
+    let crate_name = name.replace('-', "_");
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (PathBuf::from("Cargo.toml"), cargo_toml(name)),
+        (
+            PathBuf::from("rust-toolchain.toml"),
+            "[toolchain]\ntargets = [\"wasm32-wasip2\"]\n".to_string(),
+        ),
+        (PathBuf::from(format!("{name}.toml")), manifest(name, kind)),
+        (PathBuf::from("src/lib.rs"), lib_rs(name, kind)),
+        (PathBuf::from("README.md"), readme(name, &crate_name)),
+        (PathBuf::from("glint-sdk/Cargo.toml"), sdk_cargo_toml()),
+    ];
+    for (path, text) in SDK_FILES {
+        // The SDK finds the WIT beside it here, not two levels up as in glint's tree.
+        files.push((
+            Path::new("glint-sdk").join(path),
+            text.replace("\"../../wit\"", "\"wit\""),
+        ));
+    }
+    let mut written = Vec::new();
+    for (path, text) in files {
+        let full = dir.join(&path);
+        let write = |p: &Path| -> std::io::Result<()> {
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(p, &text)
+        };
+        write(&full).map_err(|error| ScaffoldError::Write {
+            path: full.clone(),
+            error,
+        })?;
+        written.push(full);
+    }
+    Ok(written)
+}
+
+fn cargo_toml(name: &str) -> String {
+    format!(
+        r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+glint-sdk = {{ path = "glint-sdk" }}
+
+# A crate of its own, not part of an enclosing workspace.
+[workspace]
+
+[profile.release]
+# Small components: ~70 KB.
+opt-level = "s"
+lto = true
+codegen-units = 1
+strip = true
+"#
+    )
+}
+
+fn sdk_cargo_toml() -> String {
+    format!(
+        r#"[package]
+name = "glint-sdk"
+description = "The glint plugin SDK, vendored by `glint plugin new`"
+version = "{version}"
+edition = "2024"
+publish = false
+
+[dependencies]
+wit-bindgen = "{WIT_BINDGEN}"
+"#,
+        version = env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn manifest(name: &str, kind: PluginKind) -> String {
+    let kind_name = crate::events::kind_name(kind);
+    let capabilities = match kind {
+        PluginKind::Exporter => {
+            r#"# network = [{ destination = "127.0.0.1:8086", reason = "the server stats are shipped to" }]
+"#
+        }
+        _ => {
+            r#"# process_cmdlines = { reason = "shows what each process runs" }
+# process_users = { reason = "shows who runs each process" }
+"#
+        }
+    };
+    format!(
+        r#"# The manifest of {name}.wasm: glint reads it beside the component in its plugins
+# directory (~/.config/glint/plugins). Asking for a capability grants nothing: the operator
+# grants it in glint.toml under [plugins.{name}.grant].
+kind = "{kind_name}"
+version = "0.1.0"
+description = "A glint {kind_name} plugin"
+
+[config]
+# Default settings, read with glint_sdk::config(); the operator's [plugins.{name}] overrides them.
+greeting = "hello"
+
+[capabilities]
+# Each with the reason the operator reads before granting it:
+{capabilities}# directory = {{ path = "/var/lib/glint/{name}", reason = "where it writes its files" }}
+# env = [{{ name = "TOKEN", reason = "the credentials of the target" }}]
+
+[limits]
+# Less than glint's defaults is always allowed; more needs [plugins.{name}.limits].
+# memory_mb = 16
+# deadline_ms = 200
+"#
+    )
+}
+
+fn lib_rs(name: &str, kind: PluginKind) -> String {
+    match kind {
+        PluginKind::Input => format!(
+            r#"//! {name}: a glint input plugin. Each tick, `update` turns readings of the machine
+//! into one table of stats; glint serves it at /api/3/{name}.
+
+use glint_sdk::counter;
+use glint_sdk::prelude::*;
+
+#[derive(Default)]
+struct Plugin {{
+    rates: Rates,
+}}
+
+impl InputPlugin for Plugin {{
+    fn info() -> PluginInfo {{
+        plugin("{name}", "A glint input plugin", Layout::Record)
+            .field(field("greeting", Unit::Text, "From the plugin's config"))
+            .field(field("load_per_core", Unit::Number, "1-minute load per logical CPU").history())
+            .field(field("ctx_switches", Unit::Number, "Context switches").rate())
+            .field(field("time_since_update", Unit::Seconds, "Seconds since the previous update"))
+    }}
+
+    fn update(&mut self, tick: &Tick) -> Result<Table, String> {{
+        let greeting = match glint_sdk::config_value(&glint_sdk::config(), "greeting") {{
+            Some(ConfigValue::Text(text)) => text,
+            _ => "hello".to_string(),
+        }};
+        let load = readings::get_load();
+        let cores = readings::get_cpu_info().logical_cores.max(1);
+        let mut row = Row::new()
+            .set("greeting", greeting)
+            .set("load_per_core", round1(load.min1 / f64::from(cores)));
+        let cpu = readings::get_cpu_stats();
+        self.rates
+            .push(&mut row, "all", tick, &[counter!("ctx_switches", cpu.ctx_switches)]);
+        Ok(row.into_table())
+    }}
+}}
+
+glint_sdk::export_input!(Plugin);
+"#
+        ),
+        PluginKind::Output => format!(
+            r#"//! {name}: a glint output plugin. glint serves what `render` answers at
+//! /api/3/outputs/{name}[/<path>], with the content type it gives.
+
+use glint_sdk::{{Layout, PluginInfo, PluginInfoExt, PluginKind, Request, Response, stats}};
+
+struct Plugin;
+
+impl glint_sdk::output::Guest for Plugin {{
+    fn describe() -> PluginInfo {{
+        glint_sdk::plugin("{name}", "A glint output plugin", Layout::Record)
+            .kind(PluginKind::Output)
+    }}
+
+    fn render(request: Request) -> Result<Response, String> {{
+        // One line per plugin with stats: its name and how many rows it has.
+        let mut body = format!("path: /{{}}\n", request.path);
+        for plugin in stats::plugins() {{
+            let rows = stats::latest(&plugin).map_or(0, |t| t.rows.len());
+            body.push_str(&format!("{{plugin}} {{rows}}\n"));
+        }}
+        Ok(Response {{
+            status: 200,
+            content_type: "text/plain; charset=utf-8".to_string(),
+            body: body.into_bytes(),
+        }})
+    }}
+}}
+
+glint_sdk::output::export_output_world!(Plugin with_types_in glint_sdk::output);
+"#
+        ),
+        PluginKind::Exporter => format!(
+            r#"//! {name}: a glint exporter. glint hands `export` a batch of stats on its interval;
+//! it formats and sends them itself (through wasi:sockets / wasi:http, to the destinations
+//! the operator granted). An error says whether glint should retry the batch.
+
+use glint_sdk::{{Batch, ExportError, Layout, PluginInfo, PluginInfoExt, PluginKind}};
+
+struct Plugin;
+
+impl glint_sdk::exporter::Guest for Plugin {{
+    fn describe() -> PluginInfo {{
+        glint_sdk::plugin("{name}", "A glint exporter", Layout::Record).kind(PluginKind::Exporter)
+    }}
+
+    fn export(batch: Batch) -> Result<(), ExportError> {{
+        if batch.tables.is_empty() {{
+            return Err(ExportError::Retryable("an empty batch".to_string()));
+        }}
+        // Format the batch and send it to your target here.
+        Ok(())
+    }}
+}}
+
+glint_sdk::exporter::export_exporter_world!(Plugin with_types_in glint_sdk::exporter);
+"#
+        ),
+    }
+}
+
+fn readme(name: &str, crate_name: &str) -> String {
+    format!(
+        r#"# {name}
+
+A glint plugin. Build it to a WebAssembly component and drop it in glint's plugins
+directory with its manifest; glint loads it within 5 s, without a restart:
+
+```sh
+cargo build --release --target wasm32-wasip2
+glint plugin check target/wasm32-wasip2/release/{crate_name}.wasm --manifest {name}.toml
+mkdir -p ~/.config/glint/plugins
+cp target/wasm32-wasip2/release/{crate_name}.wasm ~/.config/glint/plugins/{name}.wasm
+cp {name}.toml ~/.config/glint/plugins/{name}.toml
+```
+
+`glint-sdk/` is the SDK and WIT contract of the glint that made this crate
+(`glint plugin new`); the readings a plugin may ask for are in `glint-sdk/wit/readings.wit`.
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crate_is_written_with_its_manifest_and_the_vendored_sdk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("hello");
+        let files = create("hello", PluginKind::Input, &root).expect("created");
+        assert!(files.contains(&root.join("hello.toml")));
+        let manifest =
+            crate::manifest::Manifest::load(&root.join("hello.toml")).expect("manifest parses");
+        assert_eq!(manifest.kind, PluginKind::Input);
+        let sdk = std::fs::read_to_string(root.join("glint-sdk/src/lib.rs")).expect("sdk");
+        assert!(sdk.contains("path: \"wit\"") && !sdk.contains("../../wit"));
+        assert!(root.join("glint-sdk/wit/worlds.wit").is_file());
+        let e = create("hello", PluginKind::Input, &root).expect_err("exists");
+        assert!(e.to_string().contains("already exists"), "{e}");
+        let e = create("Bad Name", PluginKind::Input, &dir.path().join("x")).expect_err("bad");
+        assert!(e.to_string().contains("\"Bad Name\""), "{e}");
+    }
+
+    #[test]
+    fn every_kind_has_a_manifest_of_its_kind() {
+        for kind in [PluginKind::Input, PluginKind::Output, PluginKind::Exporter] {
+            let m =
+                crate::manifest::Manifest::parse("m.toml", &manifest("p", kind)).expect("parses");
+            assert_eq!(m.kind, kind);
+        }
+    }
+}
