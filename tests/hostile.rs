@@ -239,8 +239,11 @@ fn p99(mut times: Vec<Duration>) -> Duration {
         .unwrap_or_default()
 }
 
-/// The arrival time of every tick event on the server's stream, until `stop`.
-fn ticks(server_port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Instant>> {
+/// What the server's event stream carried until `stop`: the arrival time of every tick
+/// event, and the data of every plugin event.
+type Events = (Vec<Instant>, Vec<Value>);
+
+fn events(server_port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Events> {
     std::thread::spawn(move || {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", server_port))
             .unwrap_or_else(|e| panic!("connect: {e}"));
@@ -251,16 +254,24 @@ fn ticks(server_port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec
         );
         let mut reader = BufReader::new(stream);
         let mut arrivals = Vec::new();
+        let mut plugins = Vec::new();
         let mut line = String::new();
         while !stop.load(Ordering::Relaxed) {
             line.clear();
             match reader.read_line(&mut line) {
                 Ok(0) | Err(_) => break,
                 Ok(_) if line.trim() == "event: tick" => arrivals.push(Instant::now()),
-                Ok(_) => {}
+                Ok(_) => {
+                    if let Some(data) = line.trim().strip_prefix("data:")
+                        && let Ok(event) = serde_json::from_str::<Value>(data.trim())
+                        && event["type"] == "plugin"
+                    {
+                        plugins.push(event);
+                    }
+                }
             }
         }
-        arrivals
+        (arrivals, plugins)
     })
 }
 
@@ -449,7 +460,7 @@ network = ["localhost:{port}", "udp://{gu}"]
     );
     let stop = Arc::new(AtomicBool::new(false));
     let poller = poll(server.port, "/api/3/cpu", stop.clone());
-    let ticker = ticks(server.port, stop.clone());
+    let stream = events(server.port, stop.clone());
 
     // Every hostile plugin ends where it should, with the reason.
     let expected: Vec<(&str, &[&str], &[&str])> = vec![
@@ -598,7 +609,22 @@ network = ["localhost:{port}", "udp://{gu}"]
     }
     stop.store(true, Ordering::Relaxed);
     let attacked = poller.join().unwrap_or_else(|_| panic!("poller"));
-    let arrivals = ticker.join().unwrap_or_else(|_| panic!("ticker"));
+    let (arrivals, plugin_events) = stream.join().unwrap_or_else(|_| panic!("event stream"));
+    // The supervisor's verdicts went out on the notification stream, with their reasons.
+    for name in ["test-spin", "test-hog"] {
+        assert!(
+            plugin_events.iter().any(|e| e["plugin"] == name
+                && e["status"] == "quarantined"
+                && e["reason"].is_string()),
+            "no quarantined event for {name}: {plugin_events:?}"
+        );
+    }
+    assert!(
+        plugin_events
+            .iter()
+            .any(|e| e["plugin"] == "test-hog" && e["status"] == "throttled"),
+        "no throttled event for test-hog"
+    );
     // Each tick within the refresh plus the 500 ms deadline and the join grace, with slack.
     let longest = arrivals
         .windows(2)
