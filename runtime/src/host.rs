@@ -168,15 +168,7 @@ impl HostState {
             wasi,
             table: ResourceTable::new(),
             limits: Limiter {
-                limits: StoreLimitsBuilder::new()
-                    .memory_size(sandbox.limits.memory)
-                    // A plugin has one memory and a handful of tables; more is a bug or an
-                    // attack.
-                    .instances(32)
-                    .tables(32)
-                    .memories(4)
-                    .trap_on_grow_failure(true)
-                    .build(),
+                limits: store_limits(sandbox.limits.memory),
                 memory: 0,
             },
             stderr,
@@ -192,6 +184,17 @@ impl HostState {
                 dropped: 0,
             },
         })
+    }
+
+    /// Takes on `sandbox` in place of the one the store was made with (the handshake's), when
+    /// it grants nothing the WASI context holds (see [`Sandbox::needs_wasi`]): the instance
+    /// that answered the handshake goes on, instead of a second one.
+    pub fn adopt(&mut self, plugin: Arc<str>, sandbox: &Sandbox) {
+        self.plugin = plugin;
+        self.settings = sandbox.settings.clone();
+        self.grants = sandbox.grants.clone();
+        self.limits.limits = store_limits(sandbox.limits.memory);
+        self.log.per_minute = sandbox.limits.log_lines_per_minute;
     }
 
     /// Whether one more log line fits in this minute's budget; at the turn of the minute,
@@ -235,6 +238,18 @@ impl HostState {
             .trim()
             .to_string()
     }
+}
+
+/// A plugin's caps: its memory, and one memory and a handful of tables (more is a bug or an
+/// attack).
+fn store_limits(memory: usize) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(memory)
+        .instances(32)
+        .tables(32)
+        .memories(4)
+        .trap_on_grow_failure(true)
+        .build()
 }
 
 impl WasiView for HostState {

@@ -397,15 +397,21 @@ pub fn load(
         file.manifest.as_ref(),
         file.source == PluginSource::Embedded,
     );
-    let (store, instance) = instantiate(
-        engine,
-        &pre,
-        &info.name,
-        &sandbox,
-        readings,
-        counters.clone(),
-    )
-    .map_err(refused)?;
+    let memory_fits = store.data().limits.memory() <= sandbox.limits.memory;
+    let (store, instance) = if sandbox.needs_wasi() || !memory_fits {
+        instantiate(
+            engine,
+            &pre,
+            &info.name,
+            &sandbox,
+            readings,
+            counters.clone(),
+        )
+        .map_err(refused)?
+    } else {
+        store.data_mut().adopt(info.name.as_str().into(), &sandbox);
+        (store, instance)
+    };
     let version = match (&file.manifest, &file.source) {
         (Some(m), _) => m.version.clone(),
         (None, PluginSource::Embedded) => env!("CARGO_PKG_VERSION").to_string(),

@@ -406,6 +406,13 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// Whether the store's WASI context must be built for it (a directory, environment
+    /// variables or network destinations): otherwise the handshake's store can take it on.
+    pub fn needs_wasi(&self) -> bool {
+        let g = &self.grants;
+        g.directory.is_some() || !g.env.is_empty() || !g.network.is_empty()
+    }
+
     /// The handshake's sandbox: default limits, nothing granted, no settings.
     pub fn handshake(config: &Config) -> Sandbox {
         Sandbox {
