@@ -303,6 +303,11 @@ fn hostile_plugins_are_contained_and_the_api_keeps_answering() {
     let addr = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let uaddr = |s: &UdpSocket| s.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let api_port = glint_tests::free_port();
+    // A name this machine resolves (its own), not granted to test-net: a lookup the host
+    // must refuse before any resolver sees it (a name asked about is data sent out).
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost.localdomain".into());
 
     let config = tmp.join("glint.toml");
     std::fs::write(
@@ -336,6 +341,7 @@ tcp_denied = "{dt}"
 udp_denied = "{du}"
 http_denied = "127.0.0.1:{api_port}"
 repointed = "127.0.0.2:{port}"
+lookup_denied = "{hostname}:80"
 [plugins.test-net.grant]
 network = ["localhost:{port}", "udp://{gu}"]
 "#,
@@ -344,6 +350,7 @@ network = ["localhost:{port}", "udp://{gu}"]
             gu = uaddr(&granted_udp),
             dt = addr(&denied_tcp),
             du = uaddr(&denied_udp),
+            hostname = hostname,
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -545,6 +552,11 @@ network = ["localhost:{port}", "udp://{gu}"]
         assert_eq!(row["controls_ok"], true, "{name}: {row}");
     }
     let net = status(&server, "test-net");
+    let outcome = text(&server.get("/api/3/test-net").1["stats"][0]["outcome"]);
+    assert!(
+        outcome.contains(&format!("lookup {hostname}:80: denied")),
+        "{outcome}"
+    );
     assert!(net["refusals"].as_u64() > Some(0), "{net}");
     assert!(
         text(&net["last_refusal"]).contains("not a granted destination"),

@@ -485,7 +485,46 @@ pub(crate) fn check_handshake(
 pub(crate) fn wasi_linker(engine: &GlintEngine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(&engine.engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    restrict_name_lookups(&mut linker)?;
     Ok(linker)
+}
+
+/// The WASI name-lookup interface the host links (wasmtime-wasi 48's WIT, 0.2.12; guests
+/// built for any 0.2.x link to it).
+const NAME_LOOKUP: &str = "wasi:sockets/ip-name-lookup@0.2.12";
+
+/// Name lookups only of the host names a plugin was granted: otherwise a plugin that may
+/// reach nothing could still send data out in the names it asks a DNS server about.
+fn restrict_name_lookups(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::Host as _;
+    use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
+    use wasmtime_wasi::sockets::WasiSocketsView as _;
+    linker.allow_shadowing(true);
+    linker.instance(NAME_LOOKUP)?.func_wrap(
+        "resolve-addresses",
+        |mut store: wasmtime::StoreContextMut<'_, HostState>,
+         (network, name): (
+            wasmtime::component::Resource<wasmtime_wasi::p2::Network>,
+            String,
+        )| {
+            let state = store.data_mut();
+            if !state.grants.may_resolve(&name) {
+                let reason = format!("name lookup of {name:?} refused: not a granted host");
+                tracing::warn!(plugin = &*state.plugin, "{reason}");
+                state.grants.refusals.record(reason);
+                return Ok((Err(ErrorCode::AccessDenied),));
+            }
+            match state.sockets().resolve_addresses(network, name) {
+                Ok(stream) => Ok((Ok(stream),)),
+                Err(e) => match e.downcast() {
+                    Ok(code) => Ok((Err(code),)),
+                    Err(trap) => Err(trap),
+                },
+            }
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 /// A store for one plugin instance in `sandbox`, with its deadline armed.

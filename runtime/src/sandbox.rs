@@ -166,7 +166,7 @@ pub struct Refusals {
 }
 
 impl Refusals {
-    fn record(&self, what: String) {
+    pub fn record(&self, what: String) {
         self.count
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(what);
@@ -258,6 +258,16 @@ impl Grants {
                 false
             })
         }
+    }
+
+    /// Whether the plugin may look up `name`: one of its granted destinations' host names
+    /// (or an address, which needs no lookup).
+    pub fn may_resolve(&self, name: &str) -> bool {
+        name.parse::<IpAddr>().is_ok()
+            || self
+                .network
+                .iter()
+                .any(|d| d.host.eq_ignore_ascii_case(name.trim_end_matches('.')))
     }
 
     /// Takes the sensitive fields out of process readings the plugin was not granted.

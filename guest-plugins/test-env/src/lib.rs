@@ -2,6 +2,7 @@
 //! can see, for the environment sandbox test: it must see the granted ones and no others.
 
 use glint_sdk::prelude::*;
+use glint_test_attack::{Report, report_fields};
 
 /// Variables every shell has: visible ones mean the host's environment leaked in (unless
 /// the test grants them).
@@ -12,26 +13,17 @@ struct Env;
 
 impl InputPlugin for Env {
     fn info() -> PluginInfo {
-        plugin(
+        let info = plugin(
             "test-env",
             "Test guest: reports the environment variables it sees (environment sandbox test)",
             Layout::Record,
-        )
-        .field(field(
-            "escaped",
-            Unit::None,
+        );
+        report_fields(
+            info,
             "True if HOME, PATH or USER (unless granted) or any variable not granted is visible.",
-        ))
-        .field(field(
-            "controls_ok",
-            Unit::None,
             "True if every granted variable (setting `granted`) is visible.",
-        ))
-        .field(field(
-            "outcome",
-            Unit::Text,
-            "One line per check, joined with \"; \".",
-        ))
+            "check",
+        )
         .field(field(
             "visible",
             Unit::Text,
@@ -47,7 +39,8 @@ impl InputPlugin for Env {
     fn update(&mut self, _tick: &Tick) -> Result<Table, String> {
         let entries = glint_sdk::config();
         let mut report = Report::new();
-        let granted = report.granted(&entries);
+        // The granted names: a list, or one text; none when unset.
+        let granted = report.text_list_setting(&entries, "granted");
         let mut visible = Vec::new();
 
         for name in HOST_VARS.iter().copied() {
@@ -100,69 +93,6 @@ fn is_visible(name: &str) -> Result<String, String> {
     match std::env::var_os(name) {
         Some(_) => Ok("visible".to_string()),
         None => Err("not visible".to_string()),
-    }
-}
-
-/// What the checks came to, as the one row reports it.
-struct Report {
-    escaped: bool,
-    controls_ok: bool,
-    lines: Vec<String>,
-}
-
-impl Report {
-    fn new() -> Self {
-        Self {
-            escaped: false,
-            controls_ok: true,
-            lines: Vec::new(),
-        }
-    }
-
-    /// A check the sandbox must refuse: success is an escape.
-    fn forbidden(&mut self, what: &str, result: Result<String, String>) {
-        if result.is_ok() {
-            self.escaped = true;
-        }
-        self.record(what, result);
-    }
-
-    /// A check the grant must allow: failure fails the controls.
-    fn control(&mut self, what: &str, result: Result<String, String>) {
-        if result.is_err() {
-            self.controls_ok = false;
-        }
-        self.record(what, result);
-    }
-
-    fn record(&mut self, what: &str, result: Result<String, String>) {
-        self.lines.push(match result {
-            Ok(detail) => format!("{what}: allowed ({detail})"),
-            Err(error) => format!("{what}: denied ({error})"),
-        });
-    }
-
-    /// The granted names (setting `granted`, a list; one text also serves), none when unset.
-    /// A setting of another type is a broken test set-up: it is reported and fails the controls.
-    fn granted(&mut self, entries: &[(String, ConfigValue)]) -> Vec<String> {
-        match glint_sdk::config_value(entries, "granted") {
-            None => Vec::new(),
-            Some(ConfigValue::TextList(names)) => names,
-            Some(ConfigValue::Text(name)) => vec![name],
-            Some(_) => {
-                self.controls_ok = false;
-                self.lines
-                    .push("setting granted: not a text list".to_string());
-                Vec::new()
-            }
-        }
-    }
-
-    fn into_row(self) -> Row {
-        Row::new()
-            .set("escaped", self.escaped)
-            .set("controls_ok", self.controls_ok)
-            .set("outcome", self.lines.join("; "))
     }
 }
 

@@ -2,13 +2,14 @@
 //! not granted, and reaches the ones it was, for the network sandbox test.
 //!
 //! Every setting is optional (an unset one skips its attempt) and is `IP:PORT` text, except
-//! `tcp_granted`, which may name a host (`localhost:1234`).
+//! `tcp_granted` and `lookup_denied`, which name a host (`localhost:1234`).
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
 use glint_sdk::prelude::*;
+use glint_test_attack::{Report, report_fields};
 
 /// Longest wait for one connect, read or write. Several attempts run in one update, which the
 /// host stops after 500 ms; a refused attempt fails at once, this only bounds a silent one.
@@ -25,31 +26,25 @@ struct Net;
 
 impl InputPlugin for Net {
     fn info() -> PluginInfo {
-        plugin(
+        let info = plugin(
             "test-net",
             "Test guest: tries to reach addresses it was not granted (network sandbox test)",
             Layout::Record,
-        )
-        .field(field(
-            "escaped",
-            Unit::None,
+        );
+        report_fields(
+            info,
             "True if any forbidden attempt succeeded.",
-        ))
-        .field(field(
-            "controls_ok",
-            Unit::None,
             "True if every granted attempt (`tcp_granted`, `udp_granted`) succeeded.",
-        ))
-        .field(field(
-            "outcome",
-            Unit::Text,
-            "One line per attempt, joined with \"; \".",
-        ))
+            "attempt",
+        )
     }
 
     fn update(&mut self, _tick: &Tick) -> Result<Table, String> {
         let entries = glint_sdk::config();
         let mut report = Report::new();
+        if let Some(target) = report.text_setting(&entries, "lookup_denied") {
+            report.forbidden(&format!("lookup {target}"), lookup(&target));
+        }
         if let Some(addr) = report.addr_setting(&entries, "tcp_denied") {
             report.forbidden(&format!("tcp {addr}"), tcp_connect(addr));
         }
@@ -71,6 +66,18 @@ impl InputPlugin for Net {
         }
         Ok(report.into_table())
     }
+}
+
+/// A name lookup (`host:port`): its addresses, when it resolves at all.
+fn lookup(target: &str) -> Result<String, String> {
+    let addrs: Vec<SocketAddr> = target
+        .to_socket_addrs()
+        .map_err(|e| e.to_string())?
+        .collect();
+    if addrs.is_empty() {
+        return Err("resolved to no address".to_string());
+    }
+    Ok(format!("resolved to {addrs:?}"))
 }
 
 /// A connection that is really up: std's `connect_timeout` on wasip2 can report success for
@@ -154,84 +161,6 @@ fn udp_connect_send(addr: SocketAddr) -> Result<String, String> {
         .send(DATAGRAM)
         .map(|n| format!("{n} bytes sent"))
         .map_err(|e| e.to_string())
-}
-
-/// What the attempts came to, as the one row reports it.
-struct Report {
-    escaped: bool,
-    controls_ok: bool,
-    lines: Vec<String>,
-}
-
-impl Report {
-    fn new() -> Self {
-        Self {
-            escaped: false,
-            controls_ok: true,
-            lines: Vec::new(),
-        }
-    }
-
-    /// An attempt the sandbox must refuse: success is an escape.
-    fn forbidden(&mut self, what: &str, result: Result<String, String>) {
-        if result.is_ok() {
-            self.escaped = true;
-        }
-        self.record(what, result);
-    }
-
-    /// An attempt the grant must allow: failure fails the controls.
-    fn control(&mut self, what: &str, result: Result<String, String>) {
-        if result.is_err() {
-            self.controls_ok = false;
-        }
-        self.record(what, result);
-    }
-
-    fn record(&mut self, what: &str, result: Result<String, String>) {
-        self.lines.push(match result {
-            Ok(detail) => format!("{what}: allowed ({detail})"),
-            Err(error) => format!("{what}: denied ({error})"),
-        });
-    }
-
-    /// Reports a broken test set-up (a setting of the wrong type or form): it fails the
-    /// controls, so a forbidden attempt that never ran cannot pass for a denied one.
-    fn bad_setting(&mut self, key: &str, problem: &str) {
-        self.controls_ok = false;
-        self.lines.push(format!("setting {key}: {problem}"));
-    }
-
-    /// A text setting, none when unset.
-    fn text_setting(&mut self, entries: &[(String, ConfigValue)], key: &str) -> Option<String> {
-        match glint_sdk::config_value(entries, key)? {
-            ConfigValue::Text(text) => Some(text),
-            _ => {
-                self.bad_setting(key, "not text");
-                None
-            }
-        }
-    }
-
-    /// An `IP:PORT` setting, none when unset.
-    fn addr_setting(&mut self, entries: &[(String, ConfigValue)], key: &str) -> Option<SocketAddr> {
-        let text = self.text_setting(entries, key)?;
-        match text.parse() {
-            Ok(addr) => Some(addr),
-            Err(e) => {
-                self.bad_setting(key, &format!("{text:?} is not IP:PORT ({e})"));
-                None
-            }
-        }
-    }
-
-    fn into_table(self) -> Table {
-        Row::new()
-            .set("escaped", self.escaped)
-            .set("controls_ok", self.controls_ok)
-            .set("outcome", self.lines.join("; "))
-            .into_table()
-    }
 }
 
 glint_sdk::export_input!(Net);

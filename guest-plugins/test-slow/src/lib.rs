@@ -1,9 +1,10 @@
 //! test-slow: a test guest (not a default plugin) whose update() computes for 600 ms before
 //! it returns, past the engine's 500 ms per-call deadline, for the deadline test.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use glint_sdk::prelude::*;
+use glint_test_attack::busy_for;
 
 /// How long update() computes: more than the host's deadline.
 const BUSY: Duration = Duration::from_millis(600);
@@ -26,13 +27,7 @@ impl InputPlugin for Slow {
     }
 
     fn update(&mut self, _tick: &Tick) -> Result<Table, String> {
-        let start = Instant::now();
-        let mut n: u64 = 0;
-        while start.elapsed() < BUSY {
-            // black_box keeps the work real: the optimiser cannot drop the loop body.
-            n = std::hint::black_box(n.wrapping_add(1));
-        }
-        std::hint::black_box(n);
+        busy_for(BUSY);
         Ok(Row::new().set("done", true).into_table())
     }
 }

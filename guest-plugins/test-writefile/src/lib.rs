@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use glint_sdk::prelude::*;
+use glint_test_attack::{Report, report_fields};
 
 /// What every write puts in its file.
 const CONTENT: &[u8] = b"glint-test\n";
@@ -13,26 +14,17 @@ struct WriteFile;
 
 impl InputPlugin for WriteFile {
     fn info() -> PluginInfo {
-        plugin(
+        let info = plugin(
             "test-writefile",
             "Test guest: tries to write outside its granted directory (filesystem sandbox test)",
             Layout::Record,
-        )
-        .field(field(
-            "escaped",
-            Unit::None,
+        );
+        report_fields(
+            info,
             "True if any forbidden write succeeded.",
-        ))
-        .field(field(
-            "controls_ok",
-            Unit::None,
             "True unless writing `inside.txt` in `granted_dir` and reading it back failed.",
-        ))
-        .field(field(
-            "outcome",
-            Unit::Text,
-            "One line per attempt, joined with \"; \".",
-        ))
+            "attempt",
+        )
     }
 
     fn update(&mut self, tick: &Tick) -> Result<Table, String> {
@@ -67,67 +59,6 @@ fn write_and_read_back(path: &Path) -> Result<String, String> {
         Ok(format!("{} bytes written and read back", CONTENT.len()))
     } else {
         Err(format!("read back {} different bytes", back.len()))
-    }
-}
-
-/// What the attempts came to, as the one row reports it.
-struct Report {
-    escaped: bool,
-    controls_ok: bool,
-    lines: Vec<String>,
-}
-
-impl Report {
-    fn new() -> Self {
-        Self {
-            escaped: false,
-            controls_ok: true,
-            lines: Vec::new(),
-        }
-    }
-
-    /// An attempt the sandbox must refuse: success is an escape.
-    fn forbidden(&mut self, what: &str, result: Result<String, String>) {
-        if result.is_ok() {
-            self.escaped = true;
-        }
-        self.record(what, result);
-    }
-
-    /// An attempt the grant must allow: failure fails the controls.
-    fn control(&mut self, what: &str, result: Result<String, String>) {
-        if result.is_err() {
-            self.controls_ok = false;
-        }
-        self.record(what, result);
-    }
-
-    fn record(&mut self, what: &str, result: Result<String, String>) {
-        self.lines.push(match result {
-            Ok(detail) => format!("{what}: allowed ({detail})"),
-            Err(error) => format!("{what}: denied ({error})"),
-        });
-    }
-
-    /// A text setting, none when unset. A setting of another type is a broken test set-up:
-    /// it is reported and fails the controls.
-    fn text_setting(&mut self, entries: &[(String, ConfigValue)], key: &str) -> Option<String> {
-        match glint_sdk::config_value(entries, key)? {
-            ConfigValue::Text(text) => Some(text),
-            _ => {
-                self.controls_ok = false;
-                self.lines.push(format!("setting {key}: not text"));
-                None
-            }
-        }
-    }
-
-    fn into_table(self) -> Table {
-        Row::new()
-            .set("escaped", self.escaped)
-            .set("controls_ok", self.controls_ok)
-            .set("outcome", self.lines.join("; "))
-            .into_table()
     }
 }
 
