@@ -163,17 +163,26 @@ fn count(n: u64) -> String {
     }
 }
 
-/// Running plugins green, failing or quarantined ones red, restarting ones magenta.
+/// Running plugins green, failing, quarantined or refused ones red, restarting or throttled
+/// ones magenta.
 fn status_style(status: &str) -> Style {
     let status = status.to_ascii_lowercase();
     let decoration = if ["running", "ok", "ready", "idle"].contains(&status.as_str()) {
         Decoration::Ok
-    } else if ["fail", "quarantin", "dead", "crash", "error", "poison"]
-        .iter()
-        .any(|word| status.contains(word))
+    } else if [
+        "fail",
+        "quarantin",
+        "refused",
+        "dead",
+        "crash",
+        "error",
+        "poison",
+    ]
+    .iter()
+    .any(|word| status.contains(word))
     {
         Decoration::Critical
-    } else if ["restart", "backoff", "starting"]
+    } else if ["restart", "backoff", "starting", "throttl"]
         .iter()
         .any(|word| status.contains(word))
     {
@@ -237,5 +246,22 @@ pub(super) fn footer(frame: &mut Frame, app: &App, area: Rect) {
             ..area
         };
         put(frame, right, vec![Line::from(hint)]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_supervisor_status_has_its_colour() {
+        let of = |d| decor_style(Decor::new(d));
+        assert_eq!(status_style("running"), of(Decoration::Ok));
+        for bad in ["quarantined", "refused", "stopped-on-crash"] {
+            assert_eq!(status_style(bad), of(Decoration::Critical), "{bad}");
+        }
+        for waiting in ["restarting", "throttled"] {
+            assert_eq!(status_style(waiting), of(Decoration::Warning), "{waiting}");
+        }
     }
 }
