@@ -537,6 +537,19 @@ network = ["localhost:{port}", "udp://{gu}"]
         seen_throttled,
         "test-hog was never seen throttled before it was stopped"
     );
+    // Re-enabled by the operator, a quarantined plugin runs (and fails) again.
+    let before = status(&server, "test-spin")["restarts"]
+        .as_u64()
+        .unwrap_or(0);
+    let (code, answer) = server.post("/api/3/plugins/test-spin/enable");
+    assert_eq!(code, 200, "{answer}");
+    wait_for(
+        "test-spin runs again",
+        Duration::from_secs(20),
+        &server,
+        || (status(&server, "test-spin")["restarts"].as_u64() > Some(before)).then_some(()),
+    );
+    assert_eq!(server.post("/api/3/plugins/nothing/enable").0, 404);
     let hog = status(&server, "test-hog");
     assert!(
         text(&hog["last_error"]).contains("throttled to every 8 ticks"),

@@ -144,6 +144,15 @@ fn top_process(text: &str) -> String {
         .to_string()
 }
 
+/// The cell of the top process's row under the header's `column` (every cell before the
+/// command line is one word, so the words line up).
+fn top_cell(text: &str, column: &str) -> Option<String> {
+    let mut lines = text.lines();
+    let header = lines.find(|l| l.contains("PID") && l.contains("Command"))?;
+    let at = header.split_whitespace().position(|h| h == column)?;
+    lines.next()?.split_whitespace().nth(at).map(str::to_string)
+}
+
 /// A child process that ends when dropped.
 struct Helper(Child);
 
@@ -189,7 +198,7 @@ fn the_ui_sorts_filters_shows_help_and_quits_leaving_the_terminal_as_it_was() {
     // `N`: by PID, init first: the list re-sorted.
     pane.keys(&["N"]);
     pane.wait_for("PID 1 on top", Duration::from_secs(10), |t| {
-        t.contains("sorted by PID") && top_process(t).split_whitespace().any(|cell| cell == "1")
+        t.contains("sorted by PID") && top_cell(t, "PID").as_deref() == Some("1")
     });
 
     // `/`: a filter narrows the list to the one matching process.
@@ -330,7 +339,7 @@ fn without_a_terminal_glint_says_which_mode_to_use_instead_of_drawing() {
     let (out, _) = run_with_limit(glint(BIN, &tmp()), Duration::from_secs(60));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    for hint in ["not a terminal", "--stdout", "-s", "-w"] {
+    for hint in ["not a terminal", "--stdout", "-s to serve", "-w for"] {
         assert!(stderr.contains(hint), "no {hint:?} in: {stderr}");
     }
     assert!(out.stdout.is_empty(), "drew on a pipe: {:?}", out.stdout);

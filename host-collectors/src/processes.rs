@@ -189,6 +189,10 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
             scan.path.push(&src.proc_root);
             scan.path.push(pid.to_string());
             scan.keep = first + i < KEPT_PROCESSES;
+            if !scan.keep {
+                // Past the cap now (lower pids came): read by path, hold nothing.
+                *files = ProcFiles::default();
+            }
             match scan.process(pid, files)? {
                 Some(process) => out.push(process),
                 None => *files = ProcFiles::default(),
@@ -695,14 +699,25 @@ mod tests {
                 .get(&pid)
                 .map(|f| (f.stat.is_some(), f.statm.is_some(), f.io.is_some()))
         };
+        // The descriptor of the kept stat file: the same one is read at the next scan.
+        let stat_fd = |src: &Source| {
+            use std::os::fd::AsRawFd;
+            src.open_files
+                .lock()
+                .expect("lock")
+                .get(&pid)
+                .and_then(|f| f.stat.as_ref().map(|f| f.as_raw_fd()))
+        };
         assert_eq!(find(&src).map(|p| p.name), Some("sh".to_string()));
         assert_eq!(kept(&src), Some((true, true, true)));
+        let first_fd = stat_fd(&src);
         std::thread::sleep(Duration::from_millis(900));
         // Read again through the files kept open: the kernel wrote them afresh.
         let after_exec = find(&src).expect("still running");
         assert_eq!(after_exec.name, "sleep");
         assert_eq!(after_exec.cmdline, ["sleep", "100"]);
         assert_eq!(kept(&src), Some((true, true, true)));
+        assert_eq!(stat_fd(&src), first_fd, "the kept file was opened again");
 
         let _ = child.kill();
         let _ = child.wait();

@@ -98,32 +98,7 @@ pub fn check(
                 crate::events::kind_name(m.kind),
                 m.version
             );
-            let caps = &m.capabilities;
-            let asks: Vec<(String, &str)> = caps
-                .network
-                .iter()
-                .map(|n| (format!("network {}", n.destination), n.reason.as_str()))
-                .chain(
-                    caps.directory
-                        .iter()
-                        .map(|d| (format!("directory {}", d.path), d.reason.as_str())),
-                )
-                .chain(
-                    caps.env
-                        .iter()
-                        .map(|e| (format!("env {}", e.name), e.reason.as_str())),
-                )
-                .chain(
-                    caps.process_cmdlines
-                        .iter()
-                        .map(|r| ("process_cmdlines".to_string(), r.reason.as_str())),
-                )
-                .chain(
-                    caps.process_users
-                        .iter()
-                        .map(|r| ("process_users".to_string(), r.reason.as_str())),
-                )
-                .collect();
+            let asks = m.capabilities.asks();
             if asks.is_empty() {
                 let _ = writeln!(text, "asks for:  nothing");
             } else {

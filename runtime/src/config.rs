@@ -15,6 +15,8 @@ use crate::bindings::ConfigValue;
 /// The documented defaults, shown by `glint --print-config`.
 pub const DEFAULT_TOML: &str = include_str!("../glint.toml");
 
+/// The server's port: Glances' (clients find glint where they find Glances).
+pub const DEFAULT_PORT: u16 = 61208;
 /// Shortest refresh: below 100 ms a tick's own cost (a full process scan) dominates.
 pub const MIN_REFRESH_SECS: f64 = 0.1;
 /// Longest refresh: one day; beyond that a monitor is not monitoring.
@@ -107,7 +109,7 @@ impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             bind: "127.0.0.1".into(),
-            port: 61208,
+            port: DEFAULT_PORT,
             username: "glint".into(),
             password_hash: None,
             cors_origins: Vec::new(),
@@ -226,14 +228,7 @@ impl Config {
             if section.grant.is_some() {
                 ours.grant = section.grant;
             }
-            let l = section.limits;
-            let o = &mut ours.limits;
-            o.memory_mb = l.memory_mb.or(o.memory_mb);
-            o.deadline_ms = l.deadline_ms.or(o.deadline_ms);
-            o.cpu_budget_ms = l.cpu_budget_ms.or(o.cpu_budget_ms);
-            o.max_rows = l.max_rows.or(o.max_rows);
-            o.max_table_kb = l.max_table_kb.or(o.max_table_kb);
-            o.log_lines_per_minute = l.log_lines_per_minute.or(o.log_lines_per_minute);
+            ours.limits.merge(&section.limits);
             ours.settings.extend(section.settings);
         }
         for (name, limits) in file.limits {

@@ -114,8 +114,13 @@ impl Discovery {
         (changed, removed)
     }
 
-    /// Reads plugin `name`'s component and manifest.
-    pub fn read(&self, name: &str) -> Result<PluginFile, String> {
+    /// Reads plugin `name`'s component and manifest, unless the config disables it.
+    pub fn read(&self, name: &str, config: &Config) -> Result<PluginFile, String> {
+        if !config.enabled(name) {
+            return Err(format!(
+                "disabled by the config ([plugins.{name}] enable = false)"
+            ));
+        }
         let wasm = self.dir.join(format!("{name}.wasm"));
         let toml = self.dir.join(format!("{name}.toml"));
         let len = std::fs::metadata(&wasm)
@@ -162,12 +167,7 @@ impl Discovery {
             source: source.clone(),
             reason,
         };
-        if !config.enabled(name) {
-            return refused(format!(
-                "disabled by the config ([plugins.{name}] enable = false)"
-            ));
-        }
-        let file = match self.read(name) {
+        let file = match self.read(name, config) {
             Ok(file) => file,
             Err(reason) => return refused(reason),
         };
@@ -256,7 +256,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = Discovery::new(dir.path().to_path_buf());
         std::fs::write(dir.path().join("lonely.wasm"), b"\0asm").expect("write");
-        let e = d.read("lonely").err().expect("refused");
+        let config = Config::defaults().expect("defaults");
+        let e = d.read("lonely", &config).err().expect("refused");
         assert!(
             e.contains("has no manifest") && e.contains("lonely.toml"),
             "{e}"

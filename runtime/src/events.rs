@@ -132,8 +132,8 @@ impl Hub {
 pub struct Tracker {
     /// Ongoing alerts, by (type, begin).
     ongoing: HashSet<(String, i64)>,
-    /// Per plugin: (restarts, status, source) at the previous tick.
-    plugins: BTreeMap<String, (u64, String, String)>,
+    /// Per plugin: (restarts, status) at the previous tick.
+    plugins: BTreeMap<String, (u64, String)>,
 }
 
 impl Tracker {
@@ -150,18 +150,18 @@ impl Tracker {
         };
         let mut seen = BTreeMap::new();
         for p in plugins {
-            let now = (p.restarts, p.status.clone(), p.source.clone());
+            let now = (p.restarts, p.status.clone());
             let status = match self.plugins.get(&p.name) {
                 None if p.status == "refused" => Some(p.status.as_str()),
                 None => Some("loaded"),
                 // Another file, or the same file replaced: reloaded.
-                Some((_, before, _)) if *before == "refused" && p.status != "refused" => {
+                Some((_, before)) if *before == "refused" && p.status != "refused" => {
                     Some("loaded")
                 }
-                Some((before, status, _)) if *status == p.status && p.restarts > *before => {
+                Some((before, status)) if *status == p.status && p.restarts > *before => {
                     Some("restarted")
                 }
-                Some((_, status, _)) if *status != p.status => Some(p.status.as_str()),
+                Some((_, status)) if *status != p.status => Some(p.status.as_str()),
                 _ => None,
             };
             if let Some(status) = status {

@@ -263,6 +263,15 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         return run_client(&cli, &config, target);
     }
     let serving = cli.server || cli.webserver;
+    let printing = cli.stdout.is_some() || cli.stdout_json.is_some() || cli.stdout_csv.is_some();
+    // The terminal UI: the default mode, or beside the others with --tui. Told from the flags,
+    // so a missing terminal is said before any plugin is compiled.
+    let ui = cli.command.is_none() && (cli.tui || (!printing && !serving));
+    if ui && !std::io::stdout().is_terminal() {
+        bail!(
+            "stdout is not a terminal, so there is no screen for the terminal UI; use --stdout LIST (or --stdout-json, --stdout-csv) to print stats, -s to serve the API, or -w for the web UI"
+        );
+    }
     let server = if serving {
         Some(server_settings(&cli, &config)?)
     } else {
@@ -337,13 +346,6 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         )),
         _ => None,
     };
-    // The terminal UI: the default mode, or beside the others with --tui.
-    let ui = cli.tui || (printer.is_none() && !serving);
-    if ui && !std::io::stdout().is_terminal() {
-        bail!(
-            "stdout is not a terminal, so there is no screen for the terminal UI; use --stdout LIST (or --stdout-json, --stdout-csv) to print stats, -s to serve the API, or -w for the web UI"
-        );
-    }
 
     // Server mode: the API runs on tokio threads, the tick stays on this one; both share the
     // store and the notification hub.
@@ -437,15 +439,23 @@ struct Ui {
 impl Ui {
     /// Waits up to `timeout`; `Some` once the UI has ended, with how.
     fn wait(&self, timeout: Duration) -> Option<anyhow::Result<()>> {
-        use std::sync::mpsc::RecvTimeoutError;
-        match self.done.recv_timeout(timeout) {
-            Ok(result) => Some(result.context("the terminal UI failed")),
-            Err(RecvTimeoutError::Timeout) => None,
-            // The UI's thread ended without its result: it panicked (the hook has put the
-            // terminal back and printed why).
-            Err(RecvTimeoutError::Disconnected) => {
-                Some(Err(anyhow::anyhow!("the terminal UI stopped on a panic")))
-            }
+        ui_ended(&self.done, timeout)
+    }
+}
+
+/// Whether the UI ended within `timeout`, and how.
+fn ui_ended(
+    done: &std::sync::mpsc::Receiver<std::io::Result<()>>,
+    timeout: Duration,
+) -> Option<anyhow::Result<()>> {
+    use std::sync::mpsc::RecvTimeoutError;
+    match done.recv_timeout(timeout) {
+        Ok(result) => Some(result.context("the terminal UI failed")),
+        Err(RecvTimeoutError::Timeout) => None,
+        // The UI's thread ended without its result: it panicked (the hook has put the
+        // terminal back and printed why).
+        Err(RecvTimeoutError::Disconnected) => {
+            Some(Err(anyhow::anyhow!("the terminal UI stopped on a panic")))
         }
     }
 }
@@ -475,6 +485,11 @@ fn run_client(cli: &Cli, config: &Config, target: &str) -> anyhow::Result<std::p
             "-c {target}: client mode shows a remote server; it cannot be combined with -s, -w or --stdout"
         );
     }
+    if !std::io::stdout().is_terminal() {
+        bail!(
+            "-c {target}: stdout is not a terminal, so there is no screen for the terminal UI; run it in a terminal"
+        );
+    }
     let credentials = if cli.password {
         let username = cli
             .username
@@ -486,11 +501,6 @@ fn run_client(cli: &Cli, config: &Config, target: &str) -> anyhow::Result<std::p
     };
     let remote =
         glint::tui::feed::Remote::parse(target, credentials).map_err(anyhow::Error::msg)?;
-    if !std::io::stdout().is_terminal() {
-        bail!(
-            "-c {target}: stdout is not a terminal, so there is no screen for the terminal UI; run it in a terminal"
-        );
-    }
     let ui = start_ui(glint::tui::Options {
         title_source: Some(remote.address.clone()),
     })?;
@@ -500,12 +510,12 @@ fn run_client(cli: &Cli, config: &Config, target: &str) -> anyhow::Result<std::p
         .spawn(move || remote.run(feed))
         .context("cannot start the client's feed")?;
     drop(ui.tx);
-    match ui.done.recv() {
-        Ok(result) => result.context("the terminal UI failed")?,
-        // Its thread ended without its result: it panicked (the hook put the terminal back).
-        Err(_) => bail!("the terminal UI stopped on a panic"),
+    // Until the UI ends: an hour at a time, as long as it runs.
+    loop {
+        if let Some(result) = ui_ended(&ui.done, Duration::from_secs(3600)) {
+            return result.map(|()| std::process::ExitCode::SUCCESS);
+        }
     }
-    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Where to listen and who may ask, from the flags over the config.

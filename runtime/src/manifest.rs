@@ -76,6 +76,36 @@ pub struct Capabilities {
     pub process_users: Option<Reason>,
 }
 
+impl Capabilities {
+    /// Each capability asked for, as the API and `glint plugin check` name it
+    /// (`network HOST:PORT`, `directory PATH`, `env NAME`, `process_cmdlines`...), with its
+    /// reason.
+    pub fn asks(&self) -> Vec<(String, &str)> {
+        let mut out: Vec<(String, &str)> = self
+            .network
+            .iter()
+            .map(|n| (format!("network {}", n.destination), n.reason.as_str()))
+            .collect();
+        out.extend(
+            self.directory
+                .iter()
+                .map(|d| (format!("directory {}", d.path), d.reason.as_str())),
+        );
+        out.extend(
+            self.env
+                .iter()
+                .map(|e| (format!("env {}", e.name), e.reason.as_str())),
+        );
+        for (name, ask) in [
+            ("process_cmdlines", &self.process_cmdlines),
+            ("process_users", &self.process_users),
+        ] {
+            out.extend(ask.iter().map(|r| (name.to_string(), r.reason.as_str())));
+        }
+        out
+    }
+}
+
 /// A parsed, checked manifest.
 #[derive(Debug, Clone)]
 pub struct Manifest {
@@ -168,29 +198,8 @@ impl Manifest {
         }
         let caps = &raw.capabilities;
         let empty_reason = caps
-            .network
-            .iter()
-            .map(|n| (format!("network {:?}", n.destination), &n.reason))
-            .chain(
-                caps.directory
-                    .iter()
-                    .map(|d| (format!("directory {:?}", d.path), &d.reason)),
-            )
-            .chain(
-                caps.env
-                    .iter()
-                    .map(|e| (format!("env {:?}", e.name), &e.reason)),
-            )
-            .chain(
-                caps.process_cmdlines
-                    .iter()
-                    .map(|r| ("process_cmdlines".to_string(), &r.reason)),
-            )
-            .chain(
-                caps.process_users
-                    .iter()
-                    .map(|r| ("process_users".to_string(), &r.reason)),
-            )
+            .asks()
+            .into_iter()
             .find(|(_, reason)| reason.trim().is_empty());
         if let Some((what, _)) = empty_reason {
             return Err(err(format!(

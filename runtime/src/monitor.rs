@@ -161,11 +161,7 @@ impl Monitor {
         if let Some(d) = discovery.as_mut() {
             let (found, _) = d.scan();
             for name in found {
-                if !config.enabled(&name) {
-                    tracing::info!("{name}: disabled by the config");
-                    continue;
-                }
-                match d.read(&name) {
+                match d.read(&name, &config) {
                     Ok(file) => files.push(file),
                     Err(reason) => {
                         let source = PluginSource::Directory(d.dir().join(format!("{name}.wasm")));

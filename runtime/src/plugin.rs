@@ -142,6 +142,8 @@ pub struct PluginStatus {
     pub restarts: u64,
     /// Ticks it sat out (throttled, or waiting to restart).
     pub skipped: u64,
+    /// Throttled to one tick in this many (1: every tick; 0 from an older glint).
+    pub runs_every: u32,
     pub last_call_micros: u64,
     pub p50_micros: Option<u64>,
     pub p99_micros: Option<u64>,
@@ -208,6 +210,7 @@ impl PluginStatus {
             errors: c.errors.load(Ordering::Relaxed),
             restarts: c.restarts.load(Ordering::Relaxed),
             skipped: health.skipped,
+            runs_every: health.runs_every,
             last_call_micros: c.last_call_micros.load(Ordering::Relaxed),
             p50_micros: health.p50_micros,
             p99_micros: health.p99_micros,
@@ -229,10 +232,7 @@ impl PluginStatus {
             source: source.to_string(),
             status: "refused".into(),
             last_error: Some(reason),
-            last_error_millis: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()
-                .map(|d| d.as_millis() as u64),
+            last_error_millis: crate::supervisor::unix_millis_now(),
             ..PluginStatus::default()
         }
     }

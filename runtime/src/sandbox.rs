@@ -326,13 +326,6 @@ pub struct Limits {
     pub log_lines_per_minute: u32,
 }
 
-impl Limits {
-    /// The config's `[global]` defaults.
-    pub fn defaults(config: &Config) -> Limits {
-        config.plugin_limits
-    }
-}
-
 /// Each limit's key and range (see the ceilings above).
 const LIMIT_RANGES: [(&str, u64, u64); 6] = [
     ("memory_mb", 1, MAX_MEMORY_MB),
@@ -370,6 +363,18 @@ impl LimitSettings {
             *slot = Some(value);
         }
         Ok(())
+    }
+
+    /// `other`'s values over these (a later config file over an earlier one).
+    pub fn merge(&mut self, other: &LimitSettings) {
+        let mut other = other.clone();
+        for (key, _, _) in LIMIT_RANGES {
+            if let (Some(value), Some(slot)) =
+                (other.slot(key).and_then(|v| v.take()), self.slot(key))
+            {
+                *slot = Some(value);
+            }
+        }
     }
 
     /// Checks every value is in range; `prefix` names the section in the message.
@@ -426,7 +431,7 @@ impl Sandbox {
     /// The handshake's sandbox: default limits, nothing granted, no settings.
     pub fn handshake(config: &Config) -> Sandbox {
         Sandbox {
-            limits: Limits::defaults(config),
+            limits: config.plugin_limits,
             grants: Arc::new(Grants::none()),
             settings: Arc::new(Vec::new()),
             notes: Vec::new(),
@@ -450,7 +455,7 @@ impl Sandbox {
             grants.process_users = grant.process_users.unwrap_or(true);
         }
         let mut settings: Vec<(String, crate::bindings::ConfigValue)> = Vec::new();
-        let defaults = Limits::defaults(config);
+        let defaults = config.plugin_limits;
         let cap = section.map_or(defaults, |s| s.limits.over(defaults));
         let mut limits = cap;
         let mut notes = Vec::new();

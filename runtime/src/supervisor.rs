@@ -16,6 +16,14 @@ const GOOD_PER_STEP: u32 = 10;
 /// refresh; enough for a p99 that means something.
 const TIMES_KEPT: usize = 256;
 
+/// Now, in milliseconds since the Unix epoch (when an error happened, as the API shows it).
+pub fn unix_millis_now() -> Option<u64> {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_millis() as u64)
+}
+
 /// The supervisor's rules (`[supervisor]` in the config).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
@@ -222,7 +230,7 @@ impl Health {
         let count = self.failures.len() as u32;
         if count >= self.policy.quarantine_after {
             let why = format!(
-                "quarantined after {count} failures in {} s; the last: {reason}; replace the plugin or re-enable it",
+                "quarantined after {count} failures in {} s; the last: {reason}; replace its file, or re-enable it with POST /api/3/plugins/NAME/enable (glint -s) or a restart",
                 self.policy.window.as_secs()
             );
             self.quarantine(why.clone());
@@ -257,10 +265,7 @@ impl Health {
 
     fn note_error(&mut self, reason: String) {
         self.last_error = Some(reason);
-        self.last_error_millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_millis() as u64);
+        self.last_error_millis = unix_millis_now();
     }
 
     pub fn report(&self) -> Report {

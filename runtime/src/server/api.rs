@@ -276,8 +276,12 @@ pub(super) async fn enable_plugin(
             ),
         ));
     };
-    let was = counters.health().report().status;
-    counters.health().reenable();
+    let was = {
+        let mut health = counters.health();
+        let was = health.report().status;
+        health.reenable();
+        was
+    };
     tracing::info!("plugin {name} re-enabled through the API (it was {was})");
     Ok(json_response(to_bytes(&json!({
         "status": 200,

@@ -39,8 +39,8 @@ async fn next(rx: &mut Receiver<Event>, plugins: &[String]) -> Option<(&'static 
 /// `?plugins=cpu,mem`, checked against the running plugins.
 fn plugins_filter(shared: &Shared, raw: Option<&str>) -> Result<Vec<String>, ApiError> {
     let query = parse_query(raw)?;
+    let loaded = shared.registry.load();
     for name in &query.plugins {
-        let loaded = shared.registry.load();
         if !loaded.inputs.iter().any(|m| &m.name == name) {
             let names: Vec<&str> = loaded.inputs.iter().map(|m| m.name.as_str()).collect();
             return Err(ApiError::not_found(format!(

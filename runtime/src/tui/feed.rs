@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::Input;
 use super::model::{PluginStatus, Stats};
+use crate::config::DEFAULT_PORT;
 use crate::render;
 use crate::store::{Snapshot, Store};
 
@@ -77,8 +78,8 @@ impl Remote {
         };
         let address = match (has_port, target.contains(':')) {
             (true, _) => target.to_string(),
-            (false, true) => format!("[{target}]:61208"),
-            (false, false) => format!("{target}:61208"),
+            (false, true) => format!("[{target}]:{DEFAULT_PORT}"),
+            (false, false) => format!("{target}:{DEFAULT_PORT}"),
         };
         Ok(Remote {
             address,
@@ -101,9 +102,12 @@ impl Remote {
             request = request.set("Authorization", &crate::auth::basic_header(user, password));
         }
         request.call().map_err(|e| match e {
-            ureq::Error::Status(401, _) => {
-                "the server wants a password: give --username and --password".to_string()
-            }
+            ureq::Error::Status(401, _) => match &self.credentials {
+                Some((user, _)) => format!(
+                    "the server refused user {user:?} with this password: check --username and the password"
+                ),
+                None => "the server wants a password: give --username and --password".to_string(),
+            },
             ureq::Error::Status(code, response) => {
                 let message = response
                     .into_json::<Value>()

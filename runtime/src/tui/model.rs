@@ -78,11 +78,7 @@ impl Stats {
         };
         let stats = merged(envelope.get("stats")).ok_or(ModelError::NoStats)?;
         let views = merged(envelope.get("views")).unwrap_or_default();
-        Ok(Stats {
-            stats,
-            views,
-            plugins: Vec::new(),
-        })
+        Ok(Stats::from_parts(stats, views))
     }
 
     /// From `{plugin: stats}` and `{plugin: views}` maps already apart (this process's own
