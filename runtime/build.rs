@@ -102,6 +102,14 @@ fn run() -> Result<(), String> {
             ));
         }
         let plugin = name.to_string();
+        // Exporters say so in their Cargo.toml (`[package.metadata.glint] kind =
+        // "exporter"`): embedded, they run only when named by `--export`.
+        let cargo_toml = fs::read_to_string(dir.join("Cargo.toml"))
+            .map_err(|e| format!("reading {}: {e}", dir.join("Cargo.toml").display()))?;
+        let exporter = cargo_toml.contains("[package.metadata.glint]")
+            && cargo_toml
+                .lines()
+                .any(|l| l.replace(' ', "") == "kind=\"exporter\"");
         // Hashed here so a warm start never reads the embedded bytes (the cache key needs
         // only the hash): they stay out of glint's resident memory.
         let bytes = fs::read(&wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
@@ -111,7 +119,7 @@ fn run() -> Result<(), String> {
             .collect();
         writeln!(
             generated,
-            "    EmbeddedPlugin {{ name: {plugin:?}, bytes: include_bytes!({:?}), sha256: [{}] }},",
+            "    EmbeddedPlugin {{ name: {plugin:?}, exporter: {exporter}, bytes: include_bytes!({:?}), sha256: [{}] }},",
             wasm.display().to_string(),
             sha256.join(", ")
         )

@@ -14,7 +14,6 @@ use glint::host::StatsView;
 use glint::monitor::{Monitor, PluginFile};
 use glint::plugin::PluginError;
 use glint::readings::TickReadings;
-use glint::sandbox::Sandbox;
 
 use glint_tests::{glint, guest, run_with_limit};
 use host_collectors::Source;
@@ -174,17 +173,12 @@ fn an_api_version_the_host_cannot_serve_is_refused_with_the_reason() {
 
 #[test]
 fn a_component_of_another_world_or_not_a_component_is_refused() {
-    // The exporter world is not run yet: refused with the reason, the rest runs.
+    // An exporter given with --plugin runs as one, beside the input plugins.
     let (monitor, refused) = monitor(&["exporter"]);
-    assert_eq!(refused.len(), 1);
+    assert!(refused.is_empty());
     assert_eq!(monitor.actors().len(), 2);
-    let message = refused[0].error.to_string();
-    assert!(
-        message.contains("test_exporter")
-            && message.contains("it is an exporter")
-            && message.contains("does not run exporters yet"),
-        "{message}"
-    );
+    assert_eq!(monitor.exporters().len(), 1);
+    assert_eq!(monitor.exporters()[0].name, "test-exporter");
 
     let junk = tmp().join("junk.wasm");
     std::fs::write(&junk, b"\0asm but not really").expect("write");
@@ -202,7 +196,6 @@ fn a_component_of_another_world_or_not_a_component_is_refused() {
 #[test]
 fn output_and_exporter_test_guests_load_and_answer() {
     let engine = engine();
-    let sandbox = Sandbox::handshake(&Config::defaults().expect("defaults"));
     let readings = Arc::new(TickReadings::new(
         Arc::new(Source::live()),
         Arc::from(Vec::new()),
@@ -234,24 +227,25 @@ fn output_and_exporter_test_guests_load_and_answer() {
     assert_eq!(response.status, 200);
     assert_eq!(String::from_utf8_lossy(&response.body), "cpu\nmem\n");
 
-    let exporter =
-        std::fs::read(guest(glint::embedded::GUEST_DIR, "exporter")).expect("exporter guest");
+    let file = PluginFile::read(&guest(glint::embedded::GUEST_DIR, "exporter"), None)
+        .expect("exporter guest");
+    let config = Config::defaults().expect("defaults");
+    let mut exporter =
+        glint::plugin::load(&engine, &file, &config, readings).expect("exporter guest loads");
+    assert_eq!(exporter.meta.name, "test-exporter");
     let batch = |tables: Vec<(String, Table)>| Batch {
         seq: 1,
         unix_nanos: 0,
         hostname: "h".into(),
         tables,
     };
-    let (info, result) = glint::worlds::export_once(
-        &engine,
-        "test-exporter",
-        &exporter,
-        &sandbox,
-        readings.clone(),
-        &batch(Vec::new()),
-    )
-    .expect("exporter guest loads");
-    assert_eq!(info.name, "test-exporter");
+    let stats = StatsView {
+        snapshot: store.snapshot(),
+        store: store.clone(),
+    };
+    let result = exporter
+        .export(&engine, stats.clone(), &[], &[batch(Vec::new())])
+        .expect("the exporter answers");
     assert!(matches!(
         result,
         Err(glint::bindings::input::glint::plugin::types::ExportError::Retryable(_))
@@ -261,15 +255,9 @@ fn output_and_exporter_test_guests_load_and_answer() {
         columns: vec!["x".into()],
         rows: vec![vec![Value::Uint(1)]],
     };
-    let (_, result) = glint::worlds::export_once(
-        &engine,
-        "test-exporter",
-        &exporter,
-        &sandbox,
-        readings,
-        &batch(vec![("mem".into(), table)]),
-    )
-    .expect("exporter guest loads");
+    let result = exporter
+        .export(&engine, stats, &[], &[batch(vec![("mem".into(), table)])])
+        .expect("the exporter answers");
     assert!(result.is_ok());
 }
 

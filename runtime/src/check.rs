@@ -26,7 +26,7 @@ fn needs(import: &str) -> Option<&'static str> {
             "the network (wasi:sockets): only the destinations granted to it"
         }
         i if i.starts_with("wasi:http/") => {
-            "HTTP (wasi:http): this glint does not serve it yet, so it would not link"
+            "HTTP (wasi:http, exporters only): requests to its granted destinations only"
         }
         i if i.starts_with("wasi:filesystem/") => {
             "files (wasi:filesystem): only its granted directory"

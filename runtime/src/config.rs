@@ -257,6 +257,11 @@ impl Config {
         Some(base.join("glint").join("plugins"))
     }
 
+    /// Whether an exporter runs: only when its section enables it (`--export NAME` does).
+    pub fn exports(&self, name: &str) -> bool {
+        self.plugins.get(name).and_then(|p| p.enable) == Some(true)
+    }
+
     /// Whether a plugin runs: its `enable`, else on.
     pub fn enabled(&self, name: &str) -> bool {
         self.plugins

@@ -113,6 +113,81 @@ pub struct HostState {
     pub stats: Option<StatsView>,
     counters: Arc<PluginCounters>,
     log: LogBudget,
+    http: wasmtime_wasi_http::WasiHttpCtx,
+    hooks: HttpHooks,
+}
+
+/// wasi:http for exporters: a request goes out only to a granted destination, to the address
+/// the host checked, within the plugin's deadline.
+pub struct HttpHooks {
+    plugin: Arc<str>,
+    grants: Arc<Grants>,
+    deadline: std::time::Duration,
+}
+
+type HttpResult<T> = wasmtime_wasi_http::Result<T>;
+type Sent = Box<dyn Future<Output = HttpResult<()>> + Send>;
+
+impl wasmtime_wasi_http::WasiHttpHooks for HttpHooks {
+    fn send_request(
+        &mut self,
+        mut request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        fut: Sent,
+    ) -> Box<
+        dyn Future<Output = HttpResult<(http::Response<wasmtime_wasi_http::WasiBody>, Sent)>>
+            + Send,
+    > {
+        use wasmtime_wasi_http::Error;
+        drop(fut);
+        let (plugin, grants, deadline) = (self.plugin.clone(), self.grants.clone(), self.deadline);
+        Box::new(async move {
+            let uri = request.uri().clone();
+            let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+            let authority = uri.authority().ok_or(Error::HttpRequestUriInvalid)?;
+            let host = authority
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+            let Some(addr) = grants.http_address(host, port).await else {
+                let reason =
+                    format!("HTTP request to {host}:{port} refused: not a granted destination");
+                tracing::warn!(plugin = &*plugin, "{reason}");
+                grants.refusals.record(reason);
+                return Err(Error::HttpRequestDenied);
+            };
+            if !https {
+                // Sent to the address just checked, not to a second lookup of the name (the
+                // Host header keeps the name). Over TLS the name must stay for the
+                // certificate check, which binds the connection to that name anyway.
+                let mut parts = uri.into_parts();
+                parts.authority = Some(
+                    addr.to_string()
+                        .parse()
+                        .map_err(|_| Error::HttpRequestUriInvalid)?,
+                );
+                *request.uri_mut() =
+                    http::Uri::from_parts(parts).map_err(|_| Error::HttpRequestUriInvalid)?;
+            }
+            // A plugin's own timeouts, but none past its deadline: the call would be killed
+            // then anyway, and the host's connection must not outlive it.
+            let cap =
+                |t: Option<std::time::Duration>| Some(t.map_or(deadline, |t| t.min(deadline)));
+            let options = options.unwrap_or_default();
+            let options = wasmtime_wasi_http::RequestOptions {
+                connect_timeout: cap(options.connect_timeout),
+                first_byte_timeout: cap(options.first_byte_timeout),
+                between_bytes_timeout: cap(options.between_bytes_timeout),
+            };
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((
+                response.map(http_body_util::BodyExt::boxed_unsync),
+                Box::new(io) as Sent,
+            ))
+        })
+    }
 }
 
 impl HostState {
@@ -163,6 +238,7 @@ impl HostState {
                 .socket_addr_check(grants.socket_check(plugin.clone()));
         }
         let wasi = wasi.build();
+        let plugin_name = plugin.clone();
         Ok(HostState {
             plugin,
             wasi,
@@ -183,6 +259,12 @@ impl HostState {
                 used: 0,
                 dropped: 0,
             },
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            hooks: HttpHooks {
+                plugin: plugin_name,
+                grants: sandbox.grants.clone(),
+                deadline: sandbox.limits.deadline,
+            },
         })
     }
 
@@ -193,6 +275,11 @@ impl HostState {
         self.plugin = plugin;
         self.settings = sandbox.settings.clone();
         self.grants = sandbox.grants.clone();
+        self.hooks = HttpHooks {
+            plugin: self.plugin.clone(),
+            grants: sandbox.grants.clone(),
+            deadline: sandbox.limits.deadline,
+        };
         self.limits.limits = store_limits(sandbox.limits.memory);
         self.log.per_minute = sandbox.limits.log_lines_per_minute;
     }
@@ -250,6 +337,16 @@ fn store_limits(memory: usize) -> StoreLimits {
         .memories(4)
         .trap_on_grow_failure(true)
         .build()
+}
+
+impl wasmtime_wasi_http::WasiHttpView for HostState {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
 }
 
 impl WasiView for HostState {

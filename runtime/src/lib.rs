@@ -6,6 +6,7 @@ pub mod config;
 pub mod discovery;
 pub mod engine;
 pub mod events;
+pub mod export;
 pub mod host;
 pub mod manifest;
 pub mod monitor;
@@ -21,13 +22,14 @@ pub mod store;
 pub mod supervisor;
 pub mod trim;
 pub mod tui;
-pub mod worlds;
 
 /// The default plugins embedded in the binary, and where the built guests are.
 pub mod embedded {
     /// A default plugin built into the binary.
     pub struct EmbeddedPlugin {
         pub name: &'static str,
+        /// An exporter: loaded only when `--export` names it.
+        pub exporter: bool,
         pub bytes: &'static [u8],
         /// SHA-256 of `bytes`, computed at build time.
         pub sha256: [u8; 32],

@@ -87,6 +87,27 @@ struct Cli {
     #[arg(long)]
     hash_password: bool,
 
+    /// Ship the stats with these exporters (comma-separated, repeatable): each runs on its
+    /// own interval, configured in its `[plugins.NAME]` section.
+    #[arg(long = "export", value_name = "LIST")]
+    export: Vec<String>,
+
+    /// The CSV exporter's file (Glances' flag; sets `[plugins.csv] file`).
+    #[arg(long = "export-csv-file", value_name = "FILE")]
+    export_csv_file: Option<PathBuf>,
+
+    /// Start the CSV file anew instead of appending to it.
+    #[arg(long = "export-csv-overwrite")]
+    export_csv_overwrite: bool,
+
+    /// The JSON exporter's file (Glances' flag; sets `[plugins.json] file`).
+    #[arg(long = "export-json-file", value_name = "FILE")]
+    export_json_file: Option<PathBuf>,
+
+    /// No terminal UI: export (or serve) only.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+
     /// Plugins not to run (comma-separated; `all` for every one).
     #[arg(long = "disable-plugin", value_name = "LIST", global = true)]
     disable_plugin: Vec<String>,
@@ -163,7 +184,11 @@ fn main() -> std::process::ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GLINT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // wasi:http logs every refused connection of an exporter; glint's own
+                // warning says it once per outage.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,wasmtime_wasi_http=error")
+                }),
         )
         .init();
     match run(Cli::parse()) {
@@ -228,6 +253,78 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         known(&name)?;
         config.plugins.entry(name).or_default().enable = Some(true);
     }
+    let exporters: Vec<&str> = glint::embedded::DEFAULT_PLUGINS
+        .iter()
+        .filter(|p| p.exporter)
+        .map(|p| p.name)
+        .collect();
+    let plugins_dir = cli.plugins_dir.clone().or_else(|| config.plugins_dir());
+    let named = split_list(&cli.export);
+    for name in named.iter().cloned() {
+        let in_dir = plugins_dir
+            .as_ref()
+            .is_some_and(|d| d.join(format!("{name}.wasm")).is_file());
+        if !exporters.contains(&name.as_str()) && !in_dir {
+            bail!(
+                "--export {name}: no exporter named {name:?}; the embedded ones are {}; a community exporter goes in {} as {name}.wasm with its manifest {name}.toml",
+                exporters.join(", "),
+                plugins_dir
+                    .as_ref()
+                    .map_or("the plugins directory (--plugins-dir)".to_string(), |d| d
+                        .display()
+                        .to_string())
+            );
+        }
+        config.plugins.entry(name).or_default().enable = Some(true);
+    }
+    let set_file =
+        |config: &mut Config, plugin: &str, flag: &str, file: &PathBuf| -> anyhow::Result<()> {
+            let path = std::path::absolute(file)
+                .with_context(|| format!("{flag} {}: not a usable path", file.display()))?;
+            config
+                .plugins
+                .entry(plugin.to_string())
+                .or_default()
+                .settings
+                .insert(
+                    "file".into(),
+                    glint::bindings::ConfigValue::Text(path.display().to_string()),
+                );
+            Ok(())
+        };
+    if let Some(file) = &cli.export_csv_file {
+        set_file(&mut config, "csv", "--export-csv-file", file)?;
+    }
+    if cli.export_csv_overwrite {
+        config
+            .plugins
+            .entry("csv".into())
+            .or_default()
+            .settings
+            .insert(
+                "overwrite".into(),
+                glint::bindings::ConfigValue::Boolean(true),
+            );
+    }
+    if let Some(file) = &cli.export_json_file {
+        set_file(&mut config, "json", "--export-json-file", file)?;
+    }
+    // An exporter's host settings are checked now: a bad line stops glint with its reason,
+    // rather than an exporter that silently never runs.
+    for name in exporters
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
+        if config.exports(name) {
+            glint::export::ExportSettings::from_section(
+                name,
+                config.plugins.get(name),
+                config.refresh,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
     Ok(config)
 }
 
@@ -266,7 +363,13 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let printing = cli.stdout.is_some() || cli.stdout_json.is_some() || cli.stdout_csv.is_some();
     // The terminal UI: the default mode, or beside the others with --tui. Told from the flags,
     // so a missing terminal is said before any plugin is compiled.
-    let ui = cli.command.is_none() && (cli.tui || (!printing && !serving));
+    let exporting = !cli.export.is_empty()
+        || glint::embedded::DEFAULT_PLUGINS
+            .iter()
+            .any(|p| p.exporter && config.exports(p.name));
+    // Exporting with no terminal (a service) runs headless, as -q does.
+    let headless = cli.quiet || (exporting && !cli.tui && !std::io::stdout().is_terminal());
+    let ui = cli.command.is_none() && (cli.tui || (!printing && !serving && !headless));
     if ui && !std::io::stdout().is_terminal() {
         bail!(
             "stdout is not a terminal, so there is no screen for the terminal UI; use --stdout LIST (or --stdout-json, --stdout-csv) to print stats, -s to serve the API, or -w for the web UI"

@@ -16,6 +16,7 @@ use crate::bindings::{PluginKind, Tick};
 use crate::config::Config;
 use crate::discovery::{Change, Discovery};
 use crate::engine::GlintEngine;
+use crate::export::{ExportSettings, Exporter};
 use crate::host::StatsView;
 use crate::manifest::Manifest;
 use crate::plugin::{
@@ -100,6 +101,8 @@ pub struct Monitor {
     actors: Vec<Actor>,
     /// Output plugins: rendered on request, shared with the server.
     outputs: Vec<Arc<Actor>>,
+    /// Exporters, each on its own thread, offered every published snapshot.
+    exporters: Vec<Exporter>,
     /// Runs the input plugins' calls.
     pool: Pool,
     /// Indexes into `actors`, one list per wave.
@@ -145,7 +148,13 @@ impl Monitor {
         let folders: Arc<[PathBuf]> = config.folders.clone().into();
         let mut files: Vec<PluginFile> = crate::embedded::DEFAULT_PLUGINS
             .iter()
-            .filter(|p| config.enabled(p.name))
+            .filter(|p| {
+                if p.exporter {
+                    config.exports(p.name)
+                } else {
+                    config.enabled(p.name)
+                }
+            })
             .map(|p| PluginFile {
                 label: p.name.to_string(),
                 bytes: Cow::Borrowed(p.bytes),
@@ -219,6 +228,7 @@ impl Monitor {
         let mut monitor = Monitor {
             actors: Vec::new(),
             outputs: Vec::new(),
+            exporters: Vec::new(),
             pool,
             waves: Vec::new(),
             store,
@@ -238,6 +248,9 @@ impl Monitor {
         for (file, result) in loaded {
             let label = file.label.clone();
             match result {
+                Ok(p) if p.kind == PluginKind::Exporter && !monitor.may_export(&p) => {
+                    monitor.refused.insert(label.clone(), idle_exporter(&p));
+                }
                 Ok(p) if !config.enabled(&p.meta.name) => {
                     tracing::info!("{}: disabled by the config", p.meta.name);
                 }
@@ -302,11 +315,37 @@ impl Monitor {
         self.registry.clone()
     }
 
+    /// Whether an exporter may start: named by `--export` (or enabled in its section), or
+    /// given with `--plugin`.
+    fn may_export(&self, plugin: &LoadedPlugin) -> bool {
+        matches!(plugin.meta.source, PluginSource::File(_))
+            || self.config.exports(&plugin.meta.name)
+    }
+
     /// Adds a loaded plugin (or replaces the one of the same name, in its place).
     fn add(&mut self, plugin: LoadedPlugin) {
         let name = plugin.meta.name.clone();
         self.refused.remove(&name);
-        if plugin.kind == PluginKind::Output {
+        if plugin.kind == PluginKind::Exporter {
+            let section = self.config.plugins.get(&name);
+            match ExportSettings::from_section(&name, section, self.config.refresh) {
+                Ok(settings) => {
+                    let exporter =
+                        Exporter::start(plugin, self.engine.clone(), self.store.clone(), settings);
+                    match self.exporters.iter().position(|e| e.name == name) {
+                        Some(i) => self.exporters[i] = exporter,
+                        None => self.exporters.push(exporter),
+                    }
+                }
+                Err(reason) => {
+                    tracing::error!("exporter {name} not started: {reason}");
+                    self.refused.insert(
+                        name.clone(),
+                        PluginStatus::refused(&name, &plugin.meta.source, reason),
+                    );
+                }
+            }
+        } else if plugin.kind == PluginKind::Output {
             let actor = Arc::new(Actor::spawn(plugin, self.engine.clone()));
             match self.outputs.iter().position(|a| a.meta.name == name) {
                 Some(i) => self.outputs[i] = actor,
@@ -330,6 +369,11 @@ impl Monitor {
             .iter()
             .chain(self.outputs.iter().map(|a| &**a))
             .map(|a| (a.meta.name.clone(), a.counters.clone()))
+            .chain(
+                self.exporters
+                    .iter()
+                    .map(|e| (e.name.clone(), e.counters.clone())),
+            )
             .collect();
         self.registry.store(Arc::new(Loaded {
             inputs: metas,
@@ -359,6 +403,12 @@ impl Monitor {
             .chain(self.outputs.iter().map(|a| &**a))
             .find(|a| a.meta.name == name)
             .map(|a| a.meta.source.clone())
+            .or_else(|| {
+                self.exporters
+                    .iter()
+                    .find(|e| e.name == name)
+                    .map(|e| e.source.clone())
+            })
     }
 
     fn apply(&mut self, change: Change) {
@@ -373,6 +423,9 @@ impl Monitor {
                         name.clone(),
                         PluginStatus::refused(&name, &plugin.meta.source, reason),
                     );
+                }
+                _ if plugin.kind == PluginKind::Exporter && !self.may_export(&plugin) => {
+                    self.refused.insert(name.clone(), idle_exporter(&plugin));
                 }
                 existing => {
                     tracing::info!(
@@ -408,10 +461,13 @@ impl Monitor {
                 let from_dir = |a: &Actor| {
                     a.meta.name == name && matches!(a.meta.source, PluginSource::Directory(_))
                 };
-                let before = self.actors.len() + self.outputs.len();
+                let before = self.actors.len() + self.outputs.len() + self.exporters.len();
                 self.actors.retain(|a| !from_dir(a));
                 self.outputs.retain(|a| !from_dir(a));
-                if self.actors.len() + self.outputs.len() < before {
+                self.exporters.retain(|e| {
+                    !(e.name == name && matches!(e.source, PluginSource::Directory(_)))
+                });
+                if self.actors.len() + self.outputs.len() + self.exporters.len() < before {
                     tracing::info!("plugin {name} unloaded: its file is gone");
                 }
             }
@@ -425,8 +481,9 @@ impl Monitor {
             .actors
             .iter()
             .chain(self.outputs.iter().map(|a| &**a))
-            .map(|a| {
-                let mut status = PluginStatus::of(a);
+            .map(PluginStatus::of)
+            .chain(self.exporters.iter().map(Exporter::status))
+            .map(|mut status| {
                 if let Some(r) = self.refused.get(&status.name) {
                     status.notes.push(format!(
                         "a new version was refused, this one goes on: {}",
@@ -457,6 +514,11 @@ impl Monitor {
     /// The loaded input plugins, in display order, with their counters.
     pub fn actors(&self) -> &[Actor] {
         &self.actors
+    }
+
+    /// The running exporters.
+    pub fn exporters(&self) -> &[Exporter] {
+        &self.exporters
     }
 
     /// The loaded output plugins.
@@ -541,6 +603,9 @@ impl Monitor {
             plugins: done.into_iter().flatten().collect(),
         });
         self.store.publish(snapshot.clone());
+        for exporter in &self.exporters {
+            exporter.offer(&snapshot);
+        }
         self.store.set_plugins(self.statuses());
         tracing::debug!("tick {} collected {:?}", self.seq, readings.collected());
         self.last_readings = Some(readings);
@@ -573,6 +638,21 @@ impl Monitor {
             decorations,
         }
     }
+}
+
+/// An exporter found but not named by `--export`: shown, not run.
+fn idle_exporter(plugin: &LoadedPlugin) -> PluginStatus {
+    let name = &plugin.meta.name;
+    let mut status = PluginStatus::refused(
+        name,
+        &plugin.meta.source,
+        format!(
+            "an exporter runs only when named: glint --export {name}, or enable = true in [plugins.{name}]"
+        ),
+    );
+    status.kind = "exporter".into();
+    status.status = "idle".into();
+    status
 }
 
 impl Drop for Monitor {

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Store, Trap};
 
-use crate::bindings::input::glint::plugin::types::{Request as RenderRequest, Response};
+use crate::bindings::exporter::{Exporter, ExporterPre};
+use crate::bindings::input::glint::plugin::types::{
+    Batch, ExportError, Request as RenderRequest, Response, Schema,
+};
 use crate::bindings::input::{Input, InputPre};
 use crate::bindings::output::{Output, OutputPre};
 use crate::bindings::{PluginInfo, PluginKind, Table, Tick};
@@ -159,6 +162,9 @@ pub struct PluginStatus {
     pub limits: Option<StatusLimits>,
     /// Remarks on its sandbox (asked for more than allowed...).
     pub notes: Vec<String>,
+    /// An exporter's buffer and deliveries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<crate::export::ExportStatus>,
 }
 
 /// The limits a plugin runs under, in the API's units.
@@ -189,23 +195,36 @@ impl From<Limits> for StatusLimits {
 impl PluginStatus {
     /// The status of a loaded plugin, now.
     pub fn of(actor: &Actor) -> PluginStatus {
-        let c = &actor.counters;
+        PluginStatus::from_parts(
+            &actor.meta,
+            actor.kind,
+            &actor.version,
+            &actor.sandbox,
+            &actor.counters,
+            actor.is_running(),
+        )
+    }
+
+    /// The status of a plugin from what every runner keeps of it.
+    pub fn from_parts(
+        meta: &PluginMeta,
+        kind: PluginKind,
+        version: &str,
+        sandbox: &Sandbox,
+        c: &PluginCounters,
+        running: bool,
+    ) -> PluginStatus {
         let memory = c.memory_bytes.load(Ordering::Relaxed);
         let health = c.health().report();
-        let (last_refusal, refusals) = actor.sandbox.grants.refusals.latest();
+        let (last_refusal, refusals) = sandbox.grants.refusals.latest();
         PluginStatus {
-            name: actor.meta.name.clone(),
-            kind: crate::events::kind_name(actor.kind).to_string(),
-            version: actor.version.clone(),
-            source: actor.meta.source.to_string(),
-            status: if actor.is_running() {
-                health.status
-            } else {
-                "stopped"
-            }
-            .to_string(),
-            capabilities: actor.sandbox.grants.granted(),
-            denied: actor.sandbox.grants.denied.clone(),
+            name: meta.name.clone(),
+            kind: crate::events::kind_name(kind).to_string(),
+            version: version.to_string(),
+            source: meta.source.to_string(),
+            status: if running { health.status } else { "stopped" }.to_string(),
+            capabilities: sandbox.grants.granted(),
+            denied: sandbox.grants.denied.clone(),
             calls: c.calls.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
             restarts: c.restarts.load(Ordering::Relaxed),
@@ -220,8 +239,9 @@ impl PluginStatus {
             last_refusal,
             refusals,
             log_dropped: c.log_dropped.load(Ordering::Relaxed),
-            limits: Some(actor.sandbox.limits.into()),
-            notes: actor.sandbox.notes.clone(),
+            limits: Some(sandbox.limits.into()),
+            notes: sandbox.notes.clone(),
+            export: None,
         }
     }
 
@@ -242,12 +262,14 @@ impl PluginStatus {
 enum Pre {
     Input(InputPre<HostState>),
     Output(OutputPre<HostState>),
+    Exporter(ExporterPre<HostState>),
 }
 
 /// A live instance of a `Pre`.
 enum Instance {
     Input(Input),
     Output(Output),
+    Exporter(Exporter),
 }
 
 impl Pre {
@@ -255,6 +277,7 @@ impl Pre {
         Ok(match self {
             Pre::Input(pre) => Instance::Input(pre.instantiate(store)?),
             Pre::Output(pre) => Instance::Output(pre.instantiate(store)?),
+            Pre::Exporter(pre) => Instance::Exporter(pre.instantiate(store)?),
         })
     }
 }
@@ -264,6 +287,7 @@ impl Instance {
         match self {
             Instance::Input(i) => i.call_describe(store),
             Instance::Output(o) => o.call_describe(store),
+            Instance::Exporter(e) => e.call_describe(store),
         }
     }
 }
@@ -340,14 +364,18 @@ pub fn load(
             Pre::Output(OutputPre::new(pre).map_err(linked)?)
         }
         Some(PluginKind::Exporter) => {
-            return Err(wrong_world(
-                "it is an exporter, and this glint does not run exporters yet".into(),
-            ));
+            Exporter::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(linked)?;
+            // Exporters send through wasi:http, which the host checks against their grants
+            // (see `host::HttpHooks`).
+            wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(linked)?;
+            let pre = linker.instantiate_pre(&component).map_err(linked)?;
+            Pre::Exporter(ExporterPre::new(pre).map_err(linked)?)
         }
         None => {
             return Err(wrong_world(
                 "it exports none of `update` (input), `render` (output) or `export` (exporter); \
-                 build it with glint-sdk (export_input! or export_output_world!)"
+                 build it with glint-sdk (export_input!, export_output_world! or export_exporter!)"
                     .into(),
             ));
         }
@@ -391,12 +419,15 @@ pub fn load(
             info.name
         )));
     }
-    let sandbox = Sandbox::resolve(
+    let mut sandbox = Sandbox::resolve(
         config,
         &info.name,
         file.manifest.as_ref(),
         file.source == PluginSource::Embedded,
     );
+    if kind == PluginKind::Exporter {
+        sandbox.for_exporter(config, &info.name, file.source == PluginSource::Embedded);
+    }
     let memory_fits = store.data().limits.memory() <= sandbox.limits.memory;
     let (store, instance) = if sandbox.needs_wasi() || !memory_fits {
         instantiate(
@@ -880,7 +911,7 @@ fn update(
             stats,
             |instance, store| match instance {
                 Instance::Input(i) => i.call_update(store, tick),
-                Instance::Output(_) => Ok(Err("an output plugin has no update".into())),
+                _ => Ok(Err("only an input plugin has an update".into())),
             },
         )
         .and_then(|table| {
@@ -914,7 +945,7 @@ fn serve(mut plugin: LoadedPlugin, engine: Arc<GlintEngine>, rx: Receiver<Reques
     {
         let result = plugin.call(&engine, None, stats, |instance, store| match instance {
             Instance::Output(o) => o.call_render(store, &request),
-            Instance::Input(_) => Ok(Err("an input plugin renders nothing".into())),
+            _ => Ok(Err("only an output plugin renders".into())),
         });
         let _ = reply.send(result);
     }
@@ -931,6 +962,21 @@ fn thread_cpu() -> Duration {
 }
 
 impl LoadedPlugin {
+    /// Sends batches through an exporter: `Ok(Err(..))` is the exporter's own verdict
+    /// (retry or drop), `Err` a failure of the call (trap, held back by the supervisor).
+    pub fn export(
+        &mut self,
+        engine: &GlintEngine,
+        stats: StatsView,
+        schema: &[Schema],
+        batches: &[Batch],
+    ) -> Result<Result<(), ExportError>, PluginError> {
+        self.call(engine, None, stats, |instance, store| match instance {
+            Instance::Exporter(e) => e.call_export(store, schema, batches).map(Ok),
+            _ => Ok(Err("only an exporter exports".into())),
+        })
+    }
+
     /// One guest call under the plugin's deadline, with the stats view (and this tick's
     /// readings) in reach, if the supervisor lets it run. A trap poisons the instance: it is
     /// replaced from the `InstancePre` before the next call, once the backoff is over.
@@ -1086,7 +1132,7 @@ fn check_table(name: &str, table: Table, limits: Limits) -> Result<Table, Plugin
 }
 
 /// About the bytes a table takes as the host holds it: eight per cell plus its text.
-fn table_bytes(table: &Table) -> usize {
+pub(crate) fn table_bytes(table: &Table) -> usize {
     let cell = |v: &crate::bindings::Value| {
         use crate::bindings::Value as V;
         8 + match v {

@@ -25,6 +25,11 @@ const MAX_ROWS: u64 = 10_000_000;
 const MAX_TABLE_KB: u64 = 1 << 20;
 const MAX_LOG_LINES: u64 = 100_000;
 
+/// An exporter's deadline per call unless its section sets one: a call waits on its target,
+/// and the SDK's HTTP client gives up on a request after 5 s, so a replay of a few requests
+/// fits; a target slower than this is retried later rather than holding the exporter.
+pub const EXPORT_DEADLINE: Duration = Duration::from_secs(15);
+
 /// How a destination may be reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -260,6 +265,31 @@ impl Grants {
         }
     }
 
+    /// Where a wasi:http request to `host:port` may go: the address of a granted destination,
+    /// looked up now by the host (a name only if it is the granted name itself: looking up
+    /// any other would let a plugin send data out in DNS questions). The request is then
+    /// sent to exactly this address.
+    pub async fn http_address(&self, host: &str, port: u16) -> Option<SocketAddr> {
+        let tcp = self
+            .network
+            .iter()
+            .filter(|d| d.allows(true) && d.port == port);
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            let addr = SocketAddr::new(ip, port);
+            for d in tcp {
+                if d.is(addr).await {
+                    return Some(addr);
+                }
+            }
+            return None;
+        }
+        let name = host.trim_end_matches('.');
+        if !tcp.clone().any(|d| d.host.eq_ignore_ascii_case(name)) {
+            return None;
+        }
+        tokio::net::lookup_host((name, port)).await.ok()?.next()
+    }
+
     /// Whether the plugin may look up `name`: one of its granted destinations' host names
     /// (or an address, which needs no lookup).
     pub fn may_resolve(&self, name: &str) -> bool {
@@ -426,6 +456,55 @@ impl Sandbox {
     pub fn needs_wasi(&self) -> bool {
         let g = &self.grants;
         g.directory.is_some() || !g.env.is_empty() || !g.network.is_empty()
+    }
+
+    /// What an exporter's sandbox adds. Its calls wait on the network, so its deadline is
+    /// [`EXPORT_DEADLINE`] unless its section sets one. An embedded exporter is glint's own
+    /// code, configured by the operator: it may reach exactly the destination of its `url`
+    /// setting and write in exactly the directory of its `file` setting, and nothing else.
+    pub fn for_exporter(&mut self, config: &Config, name: &str, embedded: bool) {
+        let section = config.plugins.get(name);
+        if section.is_none_or(|s| s.limits.deadline_ms.is_none()) {
+            self.limits.deadline = self.limits.deadline.max(EXPORT_DEADLINE);
+        }
+        // Its cost is measured and shown, not throttled: it runs on a thread of its own at
+        // its own interval, off the tick, and its deadline bounds every call.
+        self.limits.cpu_budget = self.limits.cpu_budget.max(self.limits.deadline);
+        if !embedded {
+            return;
+        }
+        let text = |key: &str| {
+            self.settings
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| match v {
+                    crate::bindings::ConfigValue::Text(t) if !t.trim().is_empty() => {
+                        Some(t.clone())
+                    }
+                    _ => None,
+                })
+        };
+        let mut grants = (*self.grants).clone();
+        // An exporter reads no readings: the sensitive ones are nothing to it.
+        grants.process_cmdlines = false;
+        grants.process_users = false;
+        if let Some(url) = text("url") {
+            match Destination::parse(url.trim()) {
+                Ok(d) => grants.network.push(d),
+                Err(e) => self.notes.push(format!(
+                    "its `url` is not a destination, so it may reach nothing: {e}"
+                )),
+            }
+        }
+        if let Some(file) = text("file") {
+            match PathBuf::from(file.trim()).parent() {
+                Some(dir) if dir.is_absolute() => grants.directory = Some(dir.to_path_buf()),
+                _ => self.notes.push(format!(
+                    "its `file` {file:?} is not an absolute path, so it may write nowhere"
+                )),
+            }
+        }
+        self.grants = Arc::new(grants);
     }
 
     /// The handshake's sandbox: default limits, nothing granted, no settings.

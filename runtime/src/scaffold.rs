@@ -24,6 +24,32 @@ const SDK_FILES: &[(&str, &str)] = &[
         "src/table.rs",
         include_str!("../../guest-plugins/sdk/src/table.rs"),
     ),
+    // lib.rs and export.rs declare these modules: a vendored SDK without one does not build,
+    // so a module added to the SDK is added here too.
+    (
+        "src/export.rs",
+        include_str!("../../guest-plugins/sdk/src/export.rs"),
+    ),
+    (
+        "src/export/influx.rs",
+        include_str!("../../guest-plugins/sdk/src/export/influx.rs"),
+    ),
+    (
+        "src/export/document.rs",
+        include_str!("../../guest-plugins/sdk/src/export/document.rs"),
+    ),
+    (
+        "src/export/prometheus.rs",
+        include_str!("../../guest-plugins/sdk/src/export/prometheus.rs"),
+    ),
+    (
+        "src/export/prometheus/tests.rs",
+        include_str!("../../guest-plugins/sdk/src/export/prometheus/tests.rs"),
+    ),
+    (
+        "src/http.rs",
+        include_str!("../../guest-plugins/sdk/src/http.rs"),
+    ),
     ("wit/types.wit", include_str!("../../wit/types.wit")),
     ("wit/readings.wit", include_str!("../../wit/readings.wit")),
     ("wit/worlds.wit", include_str!("../../wit/worlds.wit")),
@@ -31,6 +57,10 @@ const SDK_FILES: &[(&str, &str)] = &[
 
 /// The guest-side bindings generator the SDK is built with (the workspace pins it).
 const WIT_BINDGEN: &str = "=0.61.1";
+/// The SDK's `http` feature's dependencies, as the workspace asks for them. Optional, so a
+/// plugin that does not turn the feature on neither fetches nor builds them.
+const WASIP2: &str = "1";
+const BASE64: &str = "0.22";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
@@ -139,6 +169,12 @@ publish = false
 
 [dependencies]
 wit-bindgen = "{WIT_BINDGEN}"
+# The `http` feature (exporters): wasi:http's bindings, and base64 for basic auth.
+wasip2 = {{ version = "{WASIP2}", optional = true }}
+base64 = {{ version = "{BASE64}", optional = true }}
+
+[features]
+http = ["dep:wasip2", "dep:base64"]
 "#,
         version = env!("CARGO_PKG_VERSION")
     )
@@ -258,29 +294,31 @@ glint_sdk::output::export_output_world!(Plugin with_types_in glint_sdk::output);
 "#
         ),
         PluginKind::Exporter => format!(
-            r#"//! {name}: a glint exporter. glint hands `export` a batch of stats on its interval;
-//! it formats and sends them itself (through wasi:sockets / wasi:http, to the destinations
-//! the operator granted). An error says whether glint should retry the batch.
+            r#"//! {name}: a glint exporter. glint hands `export` the batches of stats to send, oldest
+//! first (several when it replays what it kept while the target was down); it formats and
+//! sends them itself (through wasi:sockets / wasi:http, to the destinations the operator
+//! granted). An error says whether glint should retry the batches or drop them.
 
-use glint_sdk::{{Batch, ExportError, Layout, PluginInfo, PluginInfoExt, PluginKind}};
+use glint_sdk::{{Batch, ExportError, ExporterPlugin, PluginInfo, Schema}};
 
+#[derive(Default)]
 struct Plugin;
 
-impl glint_sdk::exporter::Guest for Plugin {{
-    fn describe() -> PluginInfo {{
-        glint_sdk::plugin("{name}", "A glint exporter", Layout::Record).kind(PluginKind::Exporter)
+impl ExporterPlugin for Plugin {{
+    fn info() -> PluginInfo {{
+        glint_sdk::exporter("{name}", "A glint exporter")
     }}
 
-    fn export(batch: Batch) -> Result<(), ExportError> {{
-        if batch.tables.is_empty() {{
-            return Err(ExportError::Retryable("an empty batch".to_string()));
+    fn export(&mut self, _schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {{
+        if batches.iter().all(|b| b.tables.is_empty()) {{
+            return Err(ExportError::Retryable("only empty batches".to_string()));
         }}
-        // Format the batch and send it to your target here.
+        // Format the batches and send them to your target here.
         Ok(())
     }}
 }}
 
-glint_sdk::exporter::export_exporter_world!(Plugin with_types_in glint_sdk::exporter);
+glint_sdk::export_exporter!(Plugin);
 "#
         ),
     }

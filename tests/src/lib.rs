@@ -1,6 +1,8 @@
 //! Helpers for glint's end-to-end tests: running the built binary with an isolated cache and
 //! checking the JSON shapes Glances clients expect.
 
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

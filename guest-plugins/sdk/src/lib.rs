@@ -23,6 +23,9 @@
 //! ```
 
 pub mod cpu;
+pub mod export;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod rates;
 pub mod table;
 
@@ -78,7 +81,7 @@ pub use input::glint::plugin::readings;
 pub use input::glint::plugin::stats;
 pub use input::glint::plugin::types::{
     Batch, ConfigValue, ExportError, FieldInfo, Layout, PluginInfo, PluginKind, Request, Response,
-    Table, Tick, Unit, Value,
+    Schema, Table, Tick, Unit, Value,
 };
 
 /// What an input plugin implements. The host calls `update` once per tick; `self` lives
@@ -88,6 +91,21 @@ pub trait InputPlugin: Default + 'static {
     fn info() -> PluginInfo;
     /// This tick's stats.
     fn update(&mut self, tick: &Tick) -> Result<Table, String>;
+}
+
+/// What an exporter implements. `self` lives between calls (a file exporter remembers
+/// that it wrote its header); the host calls `export` with the batches to send, oldest
+/// first, and keeps them to try again when it answers `ExportError::Retryable`.
+pub trait ExporterPlugin: Default + 'static {
+    /// The handshake: name and description (see [`exporter`]).
+    fn info() -> PluginInfo;
+    /// Sends `batches`, all or none; `schema` describes the columns of every plugin in them.
+    fn export(&mut self, schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError>;
+}
+
+/// Starts the handshake of an exporter.
+pub fn exporter(name: &str, description: &str) -> PluginInfo {
+    plugin(name, description, Layout::Record).kind(PluginKind::Exporter)
 }
 
 /// Starts a handshake for an input plugin.
@@ -225,5 +243,37 @@ macro_rules! export_input {
         }
 
         $crate::input::export_input_world!(GlintInputExports with_types_in $crate::input);
+    };
+}
+
+/// Registers a type implementing [`ExporterPlugin`] as the component's exports.
+#[macro_export]
+macro_rules! export_exporter {
+    ($plugin:ty) => {
+        struct GlintExporterExports;
+
+        thread_local! {
+            static GLINT_EXPORTER_STATE: ::core::cell::RefCell<Option<$plugin>> =
+                const { ::core::cell::RefCell::new(None) };
+        }
+
+        impl $crate::exporter::Guest for GlintExporterExports {
+            fn describe() -> $crate::PluginInfo {
+                <$plugin as $crate::ExporterPlugin>::info()
+            }
+
+            fn export(
+                schema: ::std::vec::Vec<$crate::Schema>,
+                batches: ::std::vec::Vec<$crate::Batch>,
+            ) -> ::core::result::Result<(), $crate::ExportError> {
+                GLINT_EXPORTER_STATE.with(|state| {
+                    let mut state = state.borrow_mut();
+                    let plugin = state.get_or_insert_with(<$plugin as Default>::default);
+                    $crate::ExporterPlugin::export(plugin, &schema, &batches)
+                })
+            }
+        }
+
+        $crate::exporter::export_exporter_world!(GlintExporterExports with_types_in $crate::exporter);
     };
 }

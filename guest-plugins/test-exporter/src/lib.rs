@@ -1,22 +1,21 @@
 //! test-exporter: a test guest (not a default plugin) of the exporter world that accepts
-//! non-empty batches and asks for a retry of empty ones.
+//! batches with tables and asks for a retry of empty ones.
 
-use glint_sdk::{Batch, ExportError, Layout, PluginInfo, PluginInfoExt, PluginKind};
+use glint_sdk::{Batch, ExportError, ExporterPlugin, PluginInfo, Schema};
 
+#[derive(Default)]
 struct TestExporter;
 
-impl glint_sdk::exporter::Guest for TestExporter {
-    fn describe() -> PluginInfo {
-        glint_sdk::plugin(
+impl ExporterPlugin for TestExporter {
+    fn info() -> PluginInfo {
+        glint_sdk::exporter(
             "test-exporter",
-            "Test guest: accepts non-empty batches, retries empty ones",
-            Layout::Record,
+            "Test guest: accepts batches with tables, retries empty ones",
         )
-        .kind(PluginKind::Exporter)
     }
 
-    fn export(batch: Batch) -> Result<(), ExportError> {
-        if batch.tables.is_empty() {
+    fn export(&mut self, _schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {
+        if batches.iter().any(|b| b.tables.is_empty()) {
             Err(ExportError::Retryable("empty batch".to_string()))
         } else {
             Ok(())
@@ -24,4 +23,4 @@ impl glint_sdk::exporter::Guest for TestExporter {
     }
 }
 
-glint_sdk::exporter::export_exporter_world!(TestExporter with_types_in glint_sdk::exporter);
+glint_sdk::export_exporter!(TestExporter);

@@ -3,7 +3,7 @@
 
 use super::*;
 
-use glint_sdk::field;
+use crate::field;
 
 fn rate(name: &str, unit: Unit, description: &str) -> FieldInfo {
     FieldInfo {

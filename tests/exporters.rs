@@ -1,0 +1,449 @@
+//! End-to-end tests of the exporters: one glint exporting to every target at once, each a
+//! real server started here on 127.0.0.1 (see `glint_tests::servers`) and read back from;
+//! and an outage of InfluxDB during which nothing is lost.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use glint_tests::Server;
+use glint_tests::servers::{
+    Couch, Graphite, Influx, OpenSearch, Pushgateway, Statsd, Victoria, wait_for,
+};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_glint");
+
+/// How long a target may take to show what glint sent: a batch a second, plus the servers'
+/// own delays (VictoriaMetrics makes samples searchable within ~1 s, carbon writes whisper
+/// files every few seconds) on a loaded 2-core machine.
+const READ_BACK: Duration = Duration::from_secs(60);
+
+fn tmp(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
+/// A RESTful target: answers 200 to every POST and keeps the bodies.
+fn restful_listener() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok() {
+                kept.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(String::from_utf8_lossy(&body).into_owned());
+            }
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (port, bodies)
+}
+
+fn write_config(dir: &Path, text: &str) -> String {
+    let path = dir.join("glint.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path.display().to_string()
+}
+
+/// The status of exporter `name` as the API shows it.
+fn export_status(server: &Server, name: &str) -> Value {
+    server.get(&format!("/api/3/plugins/{name}")).1
+}
+
+#[test]
+fn every_exporter_delivers_to_its_real_server() {
+    let dir = tmp("every-exporter");
+    let influx = Influx::start(&dir);
+    let victoria = Victoria::start(&dir);
+    let pushgateway = Pushgateway::start(&dir);
+    let graphite = Graphite::start(&dir);
+    let statsd = Statsd::start(&dir);
+    let couch = Couch::start(&dir);
+    let opensearch = OpenSearch::start(&dir);
+    let (rest_port, rest_bodies) = restful_listener();
+    let csv = dir.join("files").join("glint.csv");
+    let json = dir.join("files").join("glint.json");
+    let config = write_config(
+        &dir,
+        &format!(
+            r#"
+[plugins.influxdb]
+url = "http://127.0.0.1:{influx}"
+db = "glint"
+tags = "dc:test"
+
+[plugins.influxdb2]
+url = "http://127.0.0.1:{vm}"
+org = "glint-org"
+bucket = "glint-bucket"
+token = "secret-token"
+
+[plugins.opentsdb]
+url = "http://127.0.0.1:{tsdb}"
+
+[plugins.graphite]
+url = "tcp://127.0.0.1:{carbon}"
+plugins = ["mem", "load"]
+
+[plugins.statsd]
+url = "udp://127.0.0.1:{statsd}"
+
+[plugins.pushgateway]
+url = "http://127.0.0.1:{push}"
+
+[plugins.elasticsearch]
+url = "http://127.0.0.1:{es}"
+index = "glint"
+
+[plugins.couchdb]
+url = "http://127.0.0.1:{couch}"
+db = "glint"
+
+[plugins.restful]
+url = "http://127.0.0.1:{rest}/stats"
+"#,
+            influx = influx.port,
+            vm = victoria.http_port,
+            tsdb = victoria.opentsdb_port,
+            carbon = graphite.line_port,
+            statsd = statsd.port,
+            push = pushgateway.port,
+            es = opensearch.port,
+            couch = couch.port,
+            rest = rest_port,
+        ),
+    );
+    let exporters = "influxdb,influxdb2,opentsdb,graphite,statsd,pushgateway,elasticsearch,couchdb,restful,csv,json";
+    let server = Server::start(
+        BIN,
+        &dir,
+        &[
+            "-C",
+            &config,
+            "-t",
+            "1",
+            "--export",
+            exporters,
+            "--export-csv-file",
+            &csv.display().to_string(),
+            "--export-json-file",
+            &json.display().to_string(),
+        ],
+        None,
+    );
+    let total = wait_for("glint's first tick", READ_BACK, || {
+        server.get("/api/3/mem").1["stats"][0]["total"].as_f64()
+    });
+    let host = glint::export::hostname();
+    let dotted_host = glint_sdk_name_part(&host);
+
+    // InfluxDB 1.x: a measurement per plugin, key fields and the host name as tags.
+    let points = wait_for("InfluxDB to hold mem", READ_BACK, || {
+        let p = influx.points("glint", "mem");
+        (!p.is_empty()).then_some(p)
+    });
+    assert_eq!(points[0]["total"].as_f64(), Some(total), "{points:?}");
+    assert_eq!(points[0]["hostname"], host.as_str(), "{points:?}");
+    assert_eq!(points[0]["dc"], "test", "{points:?}");
+    let network = wait_for("InfluxDB to hold network", READ_BACK, || {
+        let p = influx.points("glint", "network");
+        (!p.is_empty()).then_some(p)
+    });
+    // The key column is a tag (the network plugin hides `lo` by default).
+    assert!(
+        network
+            .iter()
+            .all(|p| p["interface_name"].as_str().is_some_and(|i| !i.is_empty())),
+        "{network:?}"
+    );
+
+    // InfluxDB v2 write API, into VictoriaMetrics: `measurement_field`.
+    let series = wait_for("VictoriaMetrics to hold mem_total", READ_BACK, || {
+        victoria.flush();
+        let s = victoria.export("{__name__=\"mem_total\"}");
+        (!s.is_empty()).then_some(s)
+    });
+    assert_eq!(series[0]["values"][0].as_f64(), Some(total), "{series:?}");
+    assert_eq!(series[0]["metric"]["hostname"], host.as_str(), "{series:?}");
+
+    // OpenTSDB /api/put, into VictoriaMetrics: `prefix.plugin.field` with a host tag.
+    let series = wait_for("VictoriaMetrics to hold glint.mem.total", READ_BACK, || {
+        victoria.flush();
+        let s = victoria.export("{__name__=\"glint.mem.total\"}");
+        (!s.is_empty()).then_some(s)
+    });
+    assert_eq!(series[0]["values"][0].as_f64(), Some(total), "{series:?}");
+    assert_eq!(series[0]["metric"]["host"], host.as_str(), "{series:?}");
+
+    // Graphite plaintext, into carbon's whisper files: `prefix.host.plugin.field`.
+    let metric = format!("glint.{dotted_host}.mem.total");
+    let stored = wait_for("carbon to store mem.total", READ_BACK, || {
+        let p = graphite.points(&metric);
+        (!p.is_empty()).then_some(p)
+    });
+    assert!(
+        stored.iter().any(|(_, v)| *v == total),
+        "{metric}: {stored:?}"
+    );
+    assert!(
+        !graphite.metrics().iter().any(|m| m.contains(".cpu.")),
+        "graphite exports only its `plugins`"
+    );
+
+    // StatsD gauges: `prefix.host.plugin.key.field`.
+    let gauges = wait_for("statsd to hold the gauges", READ_BACK, || {
+        let g = statsd.gauges();
+        g.contains_key(&format!("glint.{dotted_host}.mem.total"))
+            .then_some(g)
+    });
+    assert_eq!(
+        gauges[&format!("glint.{dotted_host}.mem.total")].as_f64(),
+        Some(total)
+    );
+    // A list plugin's key is a part of the name.
+    let prefix = format!("glint.{dotted_host}.network.");
+    assert!(
+        gauges.keys().any(|k| k.starts_with(&prefix)
+            && k.ends_with(".bytes_recv_gauge")
+            && k.matches('.').count() == 4),
+        "{:?}",
+        gauges
+            .keys()
+            .filter(|k| k.contains("network"))
+            .collect::<Vec<_>>()
+    );
+
+    // Pushgateway: the /metrics exposition, grouped by job and instance.
+    let values = wait_for(
+        "the Pushgateway to hold glint_mem_total_bytes",
+        READ_BACK,
+        || {
+            let v = pushgateway.values("glint_mem_total_bytes");
+            (!v.is_empty()).then_some(v)
+        },
+    );
+    assert_eq!(values[0].1, total, "{values:?}");
+    assert_eq!(values[0].0["instance"], host.as_str(), "{values:?}");
+    assert_eq!(values[0].0["job"], "glint", "{values:?}");
+
+    // Elasticsearch bulk API: a document per row.
+    let docs = wait_for("OpenSearch to hold mem documents", READ_BACK, || {
+        opensearch.refresh();
+        let d: Vec<Value> = opensearch
+            .docs("glint")
+            .into_iter()
+            .filter(|d| d["plugin"] == "mem")
+            .collect();
+        (!d.is_empty()).then_some(d)
+    });
+    assert_eq!(docs[0]["total"].as_f64(), Some(total), "{:?}", docs[0]);
+    assert!(docs[0]["@timestamp"].is_string(), "{:?}", docs[0]);
+
+    // CouchDB: a document per plugin per batch.
+    let docs = wait_for("CouchDB to hold mem documents", READ_BACK, || {
+        let d: Vec<Value> = couch
+            .docs("glint")
+            .into_iter()
+            .filter(|d| d["type"] == "mem")
+            .collect();
+        (!d.is_empty()).then_some(d)
+    });
+    assert_eq!(
+        docs[0]["stats"]["total"].as_f64(),
+        Some(total),
+        "{:?}",
+        docs[0]
+    );
+
+    // RESTful: JSON arrays of batch documents.
+    let body = wait_for("the RESTful target to get a batch", READ_BACK, || {
+        rest_bodies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .first()
+            .cloned()
+    });
+    let batches: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(batches[0]["mem"]["total"].as_f64(), Some(total), "{body}");
+    assert_eq!(batches[0]["hostname"], host.as_str());
+
+    // CSV and JSON lines, in the granted files.
+    let csv_text = wait_for("the CSV file to have two lines", READ_BACK, || {
+        let t = std::fs::read_to_string(&csv).ok()?;
+        (t.lines().count() >= 2).then_some(t)
+    });
+    let header: Vec<&str> = csv_text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .collect();
+    let row: Vec<&str> = csv_text
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split(',')
+        .collect();
+    let column = header
+        .iter()
+        .position(|c| *c == "mem.total")
+        .unwrap_or_else(|| panic!("no mem.total in {header:?}"));
+    assert_eq!(header[0], "timestamp");
+    assert_eq!(row[column].parse::<f64>().ok(), Some(total), "{csv_text}");
+    let json_text = wait_for("the JSON file to have a line", READ_BACK, || {
+        std::fs::read_to_string(&json)
+            .ok()
+            .filter(|t| t.contains('\n'))
+    });
+    let first: Value = serde_json::from_str(json_text.lines().next().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {json_text}"));
+    assert_eq!(first["mem"]["total"].as_f64(), Some(total));
+    assert!(first["network"].is_array(), "{first}");
+
+    // Every exporter reports its deliveries, and none failed.
+    // (The API's statuses are as of the last tick: wait for one after the first delivery.)
+    for name in exporters.split(',') {
+        let status = wait_for(&format!("{name} to report a delivery"), READ_BACK, || {
+            let s = export_status(&server, name);
+            (s["export"]["sent"].as_u64().unwrap_or(0) >= 1).then_some(s)
+        });
+        assert_eq!(status["kind"], "exporter", "{name}: {status}");
+        assert_eq!(status["status"], "running", "{name}: {status}");
+        assert!(
+            status["export"]["sent"].as_u64().unwrap_or(0) >= 1,
+            "{name}: {status}"
+        );
+        assert_eq!(status["export"]["rejected"], 0, "{name}: {status}");
+        assert_eq!(status["export"]["dropped"], 0, "{name}: {status}");
+    }
+    // An embedded exporter may reach its own target and nothing else.
+    let status = export_status(&server, "influxdb");
+    assert_eq!(
+        status["capabilities"],
+        serde_json::json!([format!("network http://127.0.0.1:{}", influx.port)]),
+        "{status}"
+    );
+}
+
+/// The host part of a dotted name, cleaned as the SDK's `name_part` does.
+fn glint_sdk_name_part(part: &str) -> String {
+    part.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn an_influxdb_outage_loses_nothing() {
+    let dir = tmp("influx-outage");
+    let mut influx = Influx::start(&dir);
+    let config = write_config(
+        &dir,
+        &format!(
+            "[plugins.influxdb]\nurl = \"http://127.0.0.1:{}\"\ndb = \"glint\"\nplugins = [\"load\"]\nretry_ms = 500\nmax_retry_ms = 2000\n",
+            influx.port
+        ),
+    );
+    let server = Server::start(
+        BIN,
+        &dir,
+        &["-C", &config, "-t", "1", "--export", "influxdb"],
+        None,
+    );
+    wait_for("InfluxDB to get the first batches", READ_BACK, || {
+        (influx.points("glint", "load").len() >= 3).then_some(())
+    });
+
+    // 30 s down while glint exports every second.
+    influx.stop();
+    let down = Instant::now();
+    let kept = wait_for(
+        "glint to keep batches while InfluxDB is down",
+        READ_BACK,
+        || {
+            let s = export_status(&server, "influxdb");
+            (s["export"]["buffered"].as_u64().unwrap_or(0) >= 5).then_some(s)
+        },
+    );
+    assert!(kept["export"]["last_error"].is_string(), "{kept}");
+    std::thread::sleep(Duration::from_secs(30).saturating_sub(down.elapsed()));
+    let during = export_status(&server, "influxdb");
+    assert!(
+        during["export"]["buffered"].as_u64().unwrap_or(0) >= 25,
+        "{during}"
+    );
+    influx.restart();
+
+    // Back: the backlog is replayed, in order, and the buffer empties (the API's status is
+    // taken as the tick hands over its batch: one is waiting then).
+    let status = wait_for("glint to replay its backlog", READ_BACK, || {
+        let s = export_status(&server, "influxdb");
+        (s["export"]["buffered"].as_u64().unwrap_or(u64::MAX) <= 1
+            && s["export"]["last_error"].is_null())
+        .then_some(s)
+    });
+    assert_eq!(status["export"]["dropped"], 0, "{status}");
+    assert_eq!(status["export"]["rejected"], 0, "{status}");
+    assert!(
+        status["export"]["largest_call"].as_u64().unwrap_or(0) > 1,
+        "the backlog went in batches of several: {status}"
+    );
+    let sent = status["export"]["sent"].as_u64().unwrap_or(0);
+    let points = influx.points("glint", "load");
+    // Once each: as many points as batches delivered (a duplicate would add none, since
+    // InfluxDB keeps one point per series and time; a lost batch would leave one out).
+    let times: Vec<i64> = points.iter().filter_map(|p| p["time"].as_i64()).collect();
+    assert!(
+        times.len() as u64 >= sent,
+        "{} points for {sent} batches sent",
+        times.len()
+    );
+    let mut sorted = times.clone();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        times.len(),
+        "a point arrived twice: {times:?}"
+    );
+    // Every second of the outage is there: no gap between points over 1.9 s (a tick
+    // every second, give or take a slow tick).
+    let gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    let longest = gaps.iter().copied().max().unwrap_or(0);
+    assert!(
+        longest < 1_900,
+        "a gap of {longest} ms between points: {times:?}"
+    );
+    let span = times.last().copied().unwrap_or(0) - times.first().copied().unwrap_or(0);
+    assert!(
+        span >= 30_000,
+        "the points span {span} ms, less than the outage"
+    );
+}
