@@ -364,12 +364,16 @@ fn glint_sdk_name_part(part: &str) -> String {
 #[test]
 fn an_influxdb_outage_loses_nothing() {
     let dir = tmp("influx-outage");
+    let spill = dir.join("spill");
     let mut influx = Influx::start(&dir);
     let config = write_config(
         &dir,
         &format!(
-            "[plugins.influxdb]\nurl = \"http://127.0.0.1:{}\"\ndb = \"glint\"\nplugins = [\"load\"]\nretry_ms = 500\nmax_retry_ms = 2000\n",
-            influx.port
+            "[plugins.influxdb]\nurl = \"http://127.0.0.1:{}\"\ndb = \"glint\"\nplugins = [\"load\"]\nretry_ms = 500\nmax_retry_ms = 2000\n\
+             # Room in memory for a few batches: the rest of the outage goes to disk.\n\
+             buffer_mb = 0.001\nspill_dir = \"{}\"\n",
+            influx.port,
+            spill.display()
         ),
     );
     let server = Server::start(
@@ -400,6 +404,14 @@ fn an_influxdb_outage_loses_nothing() {
         during["export"]["buffered"].as_u64().unwrap_or(0) >= 25,
         "{during}"
     );
+    // Most of them on disk, in the exporter's own directory.
+    let spilled = during["export"]["spilled"].as_u64().unwrap_or(0);
+    assert!(spilled >= 15, "{during}");
+    let files = std::fs::read_dir(spill.join("influxdb")).map_or(0, |d| d.count()) as u64;
+    assert!(
+        files >= 15,
+        "{files} files in the spill directory: {during}"
+    );
     influx.restart();
 
     // Back: the backlog is replayed, in order, and the buffer empties (the API's status is
@@ -412,6 +424,8 @@ fn an_influxdb_outage_loses_nothing() {
     });
     assert_eq!(status["export"]["dropped"], 0, "{status}");
     assert_eq!(status["export"]["rejected"], 0, "{status}");
+    let left = std::fs::read_dir(spill.join("influxdb")).map_or(0, |d| d.count());
+    assert!(left <= 1, "{left} spilled files left after the replay");
     assert!(
         status["export"]["largest_call"].as_u64().unwrap_or(0) > 1,
         "the backlog went in batches of several: {status}"

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use glint_tests::{Server, guest};
@@ -674,6 +674,260 @@ network = ["localhost:{port}", "udp://{gu}"]
         attacked_p99 < Duration::from_millis(500),
         "API p99 {attacked_p99:?} during the attacks"
     );
+}
+
+/// A plain HTTP server for the wasi:http test: counts the connections it accepts, keeps each
+/// one's request line (`TLS handshake` for a TLS hello) and answers `200 ok`.
+struct Http200 {
+    connections: Arc<AtomicUsize>,
+    requests: Arc<Mutex<Vec<String>>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Http200 {
+    fn serve(listener: TcpListener, stop: Arc<AtomicBool>) -> Http200 {
+        listener
+            .set_nonblocking(true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (count, lines) = (connections.clone(), requests.clone());
+        let thread = std::thread::spawn(move || {
+            loop {
+                // Read before the accept: once stopped, what is still queued is counted too.
+                let stopping = stop.load(Ordering::Relaxed);
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        count.fetch_add(1, Ordering::Relaxed);
+                        let lines = lines.clone();
+                        std::thread::spawn(move || answer_200(stream, &lines));
+                    }
+                    Err(_) if stopping => break,
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Http200 {
+            connections,
+            requests,
+            thread,
+        }
+    }
+
+    /// Stops accepting, once what is queued is counted: the connections, and the request lines.
+    fn finish(self) -> (usize, Vec<String>) {
+        let _ = self.thread.join();
+        let lines = self
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        (self.connections.load(Ordering::Relaxed), lines)
+    }
+}
+
+/// Reads one request (its headers and `content-length` body, or a TLS hello), notes its
+/// first line and answers `200 ok`.
+fn answer_200(mut stream: std::net::TcpStream, requests: &Mutex<Vec<String>>) {
+    use std::io::Read as _;
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !request_complete(&buf) && buf.len() < (1 << 16) {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let line = if buf.first() == Some(&0x16) {
+        "TLS handshake".to_string()
+    } else {
+        String::from_utf8_lossy(&buf)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    requests
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(line);
+    let _ = stream.write_all(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+    );
+    let _ = stream.flush();
+}
+
+/// Whether `buf` holds a whole HTTP request (headers, and as much body as they announce), or
+/// a TLS record (a hello, which no HTTP answer completes).
+fn request_complete(buf: &[u8]) -> bool {
+    if buf.first() == Some(&0x16) {
+        return true;
+    }
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&buf[..end]);
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                value.trim().parse::<usize>().ok()
+            } else {
+                None
+            }
+        })
+        .unwrap_or(0);
+    buf.len() >= end + 4 + length
+}
+
+/// The hostile wasi:http case: an exporter from the plugins directory, granted one HTTP
+/// destination by name (`http://localhost:P`), reaches it and nothing else — not another port
+/// of the same address, not the granted port on an address the name does not resolve to, not
+/// a name it was not granted (refused before any lookup: a name asked about is data sent out).
+#[test]
+fn an_exporter_reaches_only_its_granted_http_destination() {
+    let tmp = tmp("httpout");
+    let dir = tmp.join("plugins");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+
+    // Real listeners: the granted one must be reached, the others never.
+    let granted = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = granted
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The same port on another loopback address: where a re-pointed request would lead.
+    let repointed =
+        TcpListener::bind(("127.0.0.2", port)).unwrap_or_else(|e| panic!("127.0.0.2:{port}: {e}"));
+    let denied = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let denied_port = denied
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Where `localhost` leads on a machine that resolves it to ::1 first: granted as well.
+    let granted_v6 = TcpListener::bind(("::1", port)).ok();
+    let stop = Arc::new(AtomicBool::new(false));
+    let granted = Http200::serve(granted, stop.clone());
+    let granted_v6 = granted_v6.map(|l| Http200::serve(l, stop.clone()));
+    let repointed = Http200::serve(repointed, stop.clone());
+    let denied = Http200::serve(denied, stop.clone());
+
+    let config = tmp.join("glint.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[plugins.test-httpout]
+granted = "http://localhost:{port}/ok"
+denied_port = {denied_port}
+repointed = "127.0.0.2:{port}"
+[plugins.test-httpout.grant]
+network = ["http://localhost:{port}"]
+"#
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    install(
+        &dir,
+        "test-httpout",
+        &guest_bytes("httpout"),
+        &format!(
+            "kind = \"exporter\"\nversion = \"1\"\n[capabilities]\nnetwork = [{{ destination = \"http://localhost:{port}\", reason = \"the hostile-plugin test's target\" }}]\n"
+        ),
+    );
+    let server = Server::start(
+        BIN,
+        &tmp,
+        &[
+            "-t",
+            "1",
+            "-C",
+            &config.display().to_string(),
+            "--plugins-dir",
+            &dir.display().to_string(),
+            "--export",
+            "test-httpout",
+        ],
+        None,
+    );
+
+    // Its report is the text of the permanent error it answers every batch with.
+    let (report, s) = wait_for(
+        "test-httpout reports its attempts",
+        Duration::from_secs(90),
+        &server,
+        || {
+            let s = status(&server, "test-httpout");
+            let report: Value = serde_json::from_str(s["export"]["last_error"].as_str()?).ok()?;
+            report.is_object().then_some((report, s))
+        },
+    );
+    eprintln!("test-httpout: {report}");
+    let verdict = |key: &str| text(&report[key]);
+    assert_eq!(
+        s["capabilities"],
+        serde_json::json!([format!("network http://localhost:{port}")]),
+        "{s}"
+    );
+    assert_eq!(
+        verdict("granted"),
+        "reached",
+        "the granted destination: {report}"
+    );
+    for key in ["denied_port", "repointed", "exfil_name"] {
+        assert_eq!(verdict(key), "denied", "{key}: {report}");
+    }
+    // HTTPS to the destination granted as plain http: whatever happens, it is not a plain
+    // HTTP exchange (the host did not downgrade it; TLS cannot complete with this server).
+    assert!(
+        report["https"].is_string() && verdict("https") != "reached",
+        "https: {report}"
+    );
+    // The host counted its refusals, and says what it refused.
+    assert!(s["refusals"].as_u64().unwrap_or(0) >= 3, "{s}");
+    let refusal = text(&s["last_refusal"]);
+    let refused = [
+        format!("127.0.0.1:{denied_port}"),
+        format!("127.0.0.2:{port}"),
+        "glint-exfil-".to_string(),
+    ];
+    assert!(
+        refusal.contains("not a granted destination")
+            && refused.iter().any(|d| refusal.contains(d.as_str())),
+        "{s}"
+    );
+    assert!(s["export"]["rejected"].as_u64() > Some(0), "{s}");
+
+    // The granted listener got the request; the others never got a connection.
+    stop.store(true, Ordering::Relaxed);
+    let (mut granted_connections, mut granted_requests) = granted.finish();
+    if let Some(v6) = granted_v6 {
+        let (connections, requests) = v6.finish();
+        granted_connections += connections;
+        granted_requests.extend(requests);
+    }
+    assert!(
+        granted_connections >= 1,
+        "the granted destination was never reached"
+    );
+    assert!(
+        granted_requests.iter().any(|l| l.starts_with("POST /ok ")),
+        "the granted destination got no POST /ok: {granted_requests:?}"
+    );
+    let (connections, requests) = repointed.finish();
+    assert_eq!(
+        connections, 0,
+        "the re-pointed address 127.0.0.2:{port} was reached: {requests:?}"
+    );
+    let (connections, requests) = denied.finish();
+    assert_eq!(
+        connections, 0,
+        "the denied port 127.0.0.1:{denied_port} was reached: {requests:?}"
+    );
+    drop(server);
 }
 
 /// Builds a scaffolded crate for wasm32-wasip2 with a target directory shared by the tests'

@@ -131,6 +131,21 @@ impl ExportSettings {
                 .or_default()
                 .push(field.to_string());
         }
+        let retry_ms = number("retry_ms", DEFAULT_RETRY_MS, 10, 3_600_000)?;
+        let max_retry_ms = number(
+            "max_retry_ms",
+            DEFAULT_MAX_RETRY_MS.max(retry_ms),
+            10,
+            86_400_000,
+        )?;
+        if max_retry_ms < retry_ms {
+            return Err(bad(
+                "max_retry_ms",
+                &format!(
+                    "{max_retry_ms} is less than retry_ms ({retry_ms}); the retries start at retry_ms and double up to max_retry_ms"
+                ),
+            ));
+        }
         let spill_dir = match settings.get("spill_dir") {
             None => None,
             Some(ConfigValue::Text(t)) if Path::new(t).is_absolute() => {
@@ -143,23 +158,33 @@ impl ExportSettings {
                 ));
             }
         };
-        // Caps: a buffer past 64 GiB is a typo, and so is a call of more than 10,000 batches.
+        // Ranges, past which a value is a typo: an interval of 0.1 s (a tick is rarely
+        // shorter) to a day; a buffer of 1 KiB (a few small batches, for tests) to 64 GiB;
+        // 1 TiB of spill; calls of 1 to 10,000 batches; retries from 10 ms (less hammers a
+        // target) to an hour, and at most a day apart.
         Ok(ExportSettings {
             interval,
             plugins: list("plugins")?,
             fields,
-            buffer_bytes: (number("buffer_mb", DEFAULT_BUFFER_MB, 1, 65_536)? << 20) as usize,
+            buffer_bytes: match settings.get("buffer_mb") {
+                // A fraction of a MiB is allowed (a small machine, or a test of the spill).
+                Some(ConfigValue::Float(f)) if *f >= 0.001 && *f <= 65_536.0 => {
+                    (*f * 1_048_576.0) as usize
+                }
+                Some(ConfigValue::Float(f)) => {
+                    return Err(bad(
+                        "buffer_mb",
+                        &format!("expected MiB from 0.001 to 65536, found {f}"),
+                    ));
+                }
+                _ => (number("buffer_mb", DEFAULT_BUFFER_MB, 1, 65_536)? << 20) as usize,
+            },
             spill_dir,
             spill_bytes: number("spill_max_mb", DEFAULT_SPILL_MB, 1, 1 << 20)? << 20,
             batches_per_call: number("batches_per_call", DEFAULT_BATCHES_PER_CALL, 1, 10_000)?
                 as usize,
-            retry: Duration::from_millis(number("retry_ms", DEFAULT_RETRY_MS, 10, 3_600_000)?),
-            max_retry: Duration::from_millis(number(
-                "max_retry_ms",
-                DEFAULT_MAX_RETRY_MS,
-                10,
-                86_400_000,
-            )?),
+            retry: Duration::from_millis(retry_ms),
+            max_retry: Duration::from_millis(max_retry_ms),
         })
     }
 
@@ -199,7 +224,7 @@ pub struct ExportStatus {
 
 /// One batch waiting: its tables as of its tick (shared with the snapshot), or its file.
 struct Kept {
-    /// Unique within this process, in arrival order.
+    /// Unique within this exporter, in arrival order; a spilled file is named after it.
     id: u64,
     bytes: u64,
     held: Held,
@@ -215,14 +240,29 @@ enum Held {
 }
 
 struct State {
+    /// Oldest first; batches on disk are always older than those in memory.
     kept: VecDeque<Kept>,
     memory_bytes: u64,
     disk_bytes: u64,
     next_id: u64,
-    /// When the last batch was taken (by tick time, so a slow tick does not shift it).
-    last_taken_millis: Option<u64>,
+    /// The first `in_flight` batches of `kept` are in the call in progress: not dropped
+    /// under it (they would count as dropped and then as sent).
+    in_flight: usize,
+    /// When the last batch was taken, on the monotonic clock (a wall clock set back must
+    /// not stop the exports).
+    last_taken: Option<Instant>,
     retry_at: Option<Instant>,
     backoff: Duration,
+    /// Batches per call now: halved when a call fails as a whole, back up on success.
+    per_call: usize,
+    /// The target is failing: its warning was logged once for this outage.
+    failing: bool,
+    /// The spill directory cannot be written: said once.
+    spill_failing: bool,
+    /// Batches are being dropped: said once, until a delivery.
+    dropping: bool,
+    /// Files to delete, by the exporter's thread outside the lock.
+    trash: Vec<PathBuf>,
     stop: bool,
     status: ExportStatus,
 }
@@ -230,6 +270,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     wake: Condvar,
+    /// The exporter's thread is alive.
+    alive: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -260,14 +302,28 @@ pub fn hostname() -> String {
         .into_owned()
 }
 
+/// Marks the thread dead when it ends, however it ends.
+struct Alive(Arc<Shared>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0
+            .alive
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl Exporter {
-    /// Starts exporter `plugin` on a thread of its own. Batches a previous run of glint
+    /// Starts exporter `plugin` on a thread of its own. `previous` is the exporter it
+    /// replaces (a new version of its file): the new thread waits for the old one to finish
+    /// its call and takes over every batch it kept. Otherwise batches a previous run of glint
     /// left in its spill directory are sent first.
     pub fn start(
         plugin: LoadedPlugin,
         engine: Arc<GlintEngine>,
         store: Arc<Store>,
         settings: ExportSettings,
+        previous: Option<Exporter>,
     ) -> Exporter {
         let name = plugin.meta.name.clone();
         let meta_source = plugin.meta.source.clone();
@@ -282,14 +338,20 @@ impl Exporter {
                 other => format!("{other:?}"),
             })
             .unwrap_or_default();
-        let mut state = State {
+        let state = State {
             kept: VecDeque::new(),
             memory_bytes: 0,
             disk_bytes: 0,
             next_id: 0,
-            last_taken_millis: None,
+            in_flight: 0,
+            last_taken: None,
             retry_at: None,
             backoff: settings.retry,
+            per_call: settings.batches_per_call,
+            failing: false,
+            spill_failing: false,
+            dropping: false,
+            trash: Vec::new(),
             stop: false,
             status: ExportStatus {
                 interval_ms: settings.interval.as_millis() as u64,
@@ -297,12 +359,10 @@ impl Exporter {
                 ..ExportStatus::default()
             },
         };
-        if let Some(dir) = &settings.spill_dir {
-            reload_spilled(&name, dir, &mut state);
-        }
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             wake: Condvar::new(),
+            alive: std::sync::atomic::AtomicBool::new(true),
         });
         let status = {
             let meta = plugin.meta.clone();
@@ -312,8 +372,9 @@ impl Exporter {
             let kind = plugin.kind;
             let shared = shared.clone();
             Box::new(move || {
+                let running = shared.alive.load(std::sync::atomic::Ordering::Relaxed);
                 let mut status =
-                    PluginStatus::from_parts(&meta, kind, &version, &sandbox, &counters, true);
+                    PluginStatus::from_parts(&meta, kind, &version, &sandbox, &counters, running);
                 let state = shared.lock();
                 let mut export = state.status.clone();
                 export.buffered = state.kept.len() as u64;
@@ -333,12 +394,23 @@ impl Exporter {
         let thread = {
             let shared = shared.clone();
             let settings = settings.clone();
+            let thread_name = name.clone();
             std::thread::Builder::new()
                 .name(format!("export-{name}"))
-                .spawn(move || run(plugin, engine, store, settings, shared))
+                .spawn(move || {
+                    let alive = Alive(shared.clone());
+                    take_over(&thread_name, &shared, &settings, previous);
+                    run(plugin, engine, store, settings, shared);
+                    drop(alive);
+                })
                 .map_err(|e| tracing::error!("exporter {name}: cannot start its thread: {e}"))
                 .ok()
         };
+        if thread.is_none() {
+            shared
+                .alive
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+        }
         Exporter {
             name,
             source: meta_source,
@@ -354,15 +426,16 @@ impl Exporter {
     /// Called after each tick: takes a batch of `snapshot` if the interval is up. Costs the
     /// tick a lock and some `Arc` clones; the rest happens on the exporter's thread.
     pub fn offer(&self, snapshot: &Snapshot) {
-        let interval = self.settings.interval.as_millis() as u64;
+        let interval = self.settings.interval;
+        let now = Instant::now();
         let mut state = self.shared.lock();
-        if let Some(last) = state.last_taken_millis
+        if let Some(last) = state.last_taken
             // A tick a little early still takes its batch (ticks jitter by milliseconds).
-            && snapshot.unix_millis + interval / 10 < last + interval
+            && now.duration_since(last) + interval / 10 < interval
         {
             return;
         }
-        state.last_taken_millis = Some(snapshot.unix_millis);
+        state.last_taken = Some(now);
         let tables: Vec<Arc<PluginStats>> = snapshot
             .plugins
             .iter()
@@ -386,11 +459,14 @@ impl Exporter {
         });
         state.memory_bytes += bytes;
         // Without a spill directory the memory buffer is all there is: full, the oldest go.
-        if self.settings.spill_dir.is_none() {
-            drop_oldest(&self.name, &mut state, |s| {
-                s.memory_bytes > self.settings.buffer_bytes as u64
-            });
-        }
+        // With one, the exporter's thread moves them to disk between calls; if it cannot
+        // keep up (stuck in a call, or the disk refuses), memory still stops at twice the
+        // buffer.
+        let cap = match self.settings.spill_dir {
+            None => self.settings.buffer_bytes as u64,
+            Some(_) => 2 * self.settings.buffer_bytes as u64,
+        };
+        drop_oldest_in_memory(&self.name, &mut state, cap);
         drop(state);
         self.shared.wake.notify_one();
     }
@@ -403,49 +479,168 @@ impl Exporter {
     pub fn hostname(&self) -> &str {
         &self.hostname
     }
+
+    /// Asks its thread to stop: it finishes the call in progress, spills what it holds (with
+    /// a spill directory) and ends.
+    pub fn ask_to_stop(&self) {
+        self.shared.lock().stop = true;
+        self.shared.wake.notify_one();
+    }
+
+    /// Stops it and waits for its thread, up to `until`; whether it ended in time.
+    pub fn shutdown(&mut self, until: Instant) -> bool {
+        self.ask_to_stop();
+        while self.shared.alive.load(std::sync::atomic::Ordering::Relaxed) {
+            if Instant::now() >= until {
+                let state = self.shared.lock();
+                let held = state
+                    .kept
+                    .iter()
+                    .filter(|k| matches!(k.held, Held::Memory { .. }))
+                    .count();
+                tracing::warn!(
+                    "exporter {}: still busy at shutdown; {held} batch(es) in memory are lost",
+                    self.name
+                );
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let state = self.shared.lock();
+        let held = state
+            .kept
+            .iter()
+            .filter(|k| matches!(k.held, Held::Memory { .. }))
+            .count();
+        if held > 0 {
+            tracing::warn!(
+                "exporter {}: {held} batch(es) not sent are lost at shutdown (set spill_dir in [plugins.{}] to keep them)",
+                self.name,
+                self.name
+            );
+        }
+        true
+    }
 }
 
 impl Drop for Exporter {
-    /// Tells its thread to stop (it spills what it holds, if it has a spill directory) and
-    /// does not wait: a call in progress may take up to its deadline, and whoever drops an
-    /// exporter (the tick, replacing a plugin) must not wait that long.
+    /// Tells its thread to stop and does not wait: a call in progress may take up to its
+    /// deadline, and whoever drops an exporter (the tick, on removing a plugin) must not
+    /// wait that long. (A replaced exporter is handed to its successor instead, which waits.)
     fn drop(&mut self) {
-        self.shared.lock().stop = true;
-        self.shared.wake.notify_one();
+        self.ask_to_stop();
         drop(self.thread.take());
     }
 }
 
-/// Drops the oldest batches while `over` says the buffer is too full; counted and logged.
-fn drop_oldest(name: &str, state: &mut State, over: impl Fn(&State) -> bool) {
-    let mut dropped = 0;
-    while over(state) && state.kept.len() > 1 {
-        let Some(kept) = state.kept.pop_front() else {
-            break;
-        };
-        forget(state, &kept);
-        dropped += 1;
-    }
-    if dropped > 0 {
-        if state.status.dropped == 0
-            || (state.status.dropped + dropped) / 1000 > state.status.dropped / 1000
-        {
-            tracing::warn!(
-                "exporter {name}: buffer full, dropped the {dropped} oldest batch(es) ({} in all); raise buffer_mb or set spill_dir in [plugins.{name}]",
-                state.status.dropped + dropped
-            );
+/// Before a replacement runs: waits for the exporter it replaces to end, and takes every
+/// batch it kept, in order. Without one: the batches an earlier run left on disk.
+fn take_over(name: &str, shared: &Shared, settings: &ExportSettings, previous: Option<Exporter>) {
+    let Some(mut previous) = previous else {
+        if let Some(dir) = &settings.spill_dir {
+            reload_spilled(name, dir, &mut shared.lock());
         }
-        state.status.dropped += dropped;
+        return;
+    };
+    previous.ask_to_stop();
+    if let Some(thread) = previous.thread.take() {
+        let _ = thread.join();
     }
+    let mut old = previous.shared.lock();
+    let mut state = shared.lock();
+    for mut kept in std::mem::take(&mut old.kept) {
+        kept.id = state.next_id;
+        state.next_id += 1;
+        match kept.held {
+            Held::Memory { .. } => state.memory_bytes += kept.bytes,
+            Held::Disk(_) => state.disk_bytes += kept.bytes,
+        }
+        state.kept.push_back(kept);
+    }
+    // Kept apart: the new version's batches come after the old one's, and the old counts
+    // carry on.
+    let mut old_count = std::mem::take(&mut old.status);
+    old_count.interval_ms = state.status.interval_ms;
+    old_count.target = state.status.target.clone();
+    old_count.last_error = None;
+    state.status = old_count;
+    state.trash.append(&mut old.trash);
+    state.next_id = state.next_id.max(old.next_id);
 }
 
-/// Accounts for a batch leaving the buffer (sent, dropped, refused) and removes its file.
-fn forget(state: &mut State, kept: &Kept) {
-    match &kept.held {
+/// Drops the oldest batches held in memory while memory is over `cap` (never one in the
+/// call in progress); counted and logged once per outage.
+fn drop_oldest_in_memory(name: &str, state: &mut State, cap: u64) {
+    let mut dropped = 0;
+    while state.memory_bytes > cap {
+        let Some(i) = state
+            .kept
+            .iter()
+            .enumerate()
+            .skip(state.in_flight)
+            .find(|(_, k)| matches!(k.held, Held::Memory { .. }))
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        // The newest batch stays: a buffer smaller than one batch still sends the latest.
+        if i + 1 == state.kept.len() {
+            break;
+        }
+        if let Some(kept) = state.kept.remove(i) {
+            state.memory_bytes = state.memory_bytes.saturating_sub(kept.bytes);
+            dropped += 1;
+        }
+    }
+    count_dropped(name, state, dropped);
+}
+
+/// Drops the oldest batches on disk while the disk holds more than `cap`.
+fn drop_oldest_on_disk(name: &str, state: &mut State, cap: u64) {
+    let mut dropped = 0;
+    while state.disk_bytes > cap {
+        let Some(i) = state
+            .kept
+            .iter()
+            .enumerate()
+            .skip(state.in_flight)
+            .find(|(_, k)| matches!(k.held, Held::Disk(_)))
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        if let Some(kept) = state.kept.remove(i) {
+            forget(state, kept);
+            dropped += 1;
+        }
+    }
+    count_dropped(name, state, dropped);
+}
+
+fn count_dropped(name: &str, state: &mut State, dropped: u64) {
+    if dropped == 0 {
+        return;
+    }
+    if !state.dropping {
+        tracing::warn!(
+            "exporter {name}: buffer full, dropping the oldest batches (counted as dropped); raise buffer_mb or set spill_dir (or spill_max_mb) in [plugins.{name}]"
+        );
+        state.dropping = true;
+    }
+    state.status.dropped += dropped;
+}
+
+/// Accounts for a batch leaving the buffer (sent, dropped, refused); its file goes to the
+/// trash, deleted outside the lock.
+fn forget(state: &mut State, kept: Kept) {
+    match kept.held {
         Held::Memory { .. } => state.memory_bytes = state.memory_bytes.saturating_sub(kept.bytes),
         Held::Disk(path) => {
             state.disk_bytes = state.disk_bytes.saturating_sub(kept.bytes);
-            let _ = std::fs::remove_file(path);
+            state.trash.push(path);
         }
     }
 }
@@ -458,8 +653,8 @@ struct Taken {
 }
 
 /// The exporter's thread: waits for batches, spills what does not fit in memory, sends the
-/// oldest, and on shutdown spills what is left (with a spill directory, nothing is lost
-/// across a restart).
+/// oldest, and on stop spills what is left (with a spill directory, nothing is lost across
+/// a restart of glint).
 fn run(
     mut plugin: LoadedPlugin,
     engine: Arc<GlintEngine>,
@@ -470,14 +665,16 @@ fn run(
     let name = plugin.meta.name.clone();
     let hostname = hostname();
     loop {
+        empty_trash(&shared);
         let mut state = shared.lock();
         loop {
             if state.stop {
                 break;
             }
             let now = Instant::now();
-            let spill_due =
-                settings.spill_dir.is_some() && state.memory_bytes > settings.buffer_bytes as u64;
+            let spill_due = settings.spill_dir.is_some()
+                && !state.spill_failing
+                && state.memory_bytes > settings.buffer_bytes as u64;
             match state.retry_at {
                 _ if spill_due => break,
                 Some(at) if at > now => {
@@ -496,16 +693,14 @@ fn run(
                 }
             }
         }
-        if state.stop {
-            drop(state);
-            if let Some(dir) = &settings.spill_dir {
-                spill(&name, dir, &shared, &settings, &hostname, true);
-            }
-            return;
-        }
+        let stop = state.stop;
         drop(state);
         if let Some(dir) = &settings.spill_dir {
-            spill(&name, dir, &shared, &settings, &hostname, false);
+            spill(&name, dir, &shared, &settings, &hostname, stop);
+        }
+        if stop {
+            empty_trash(&shared);
+            return;
         }
         let ready = shared.lock().retry_at.is_none_or(|at| at <= Instant::now());
         if !ready {
@@ -523,19 +718,28 @@ fn run(
     }
 }
 
-/// The oldest batches, up to `batches_per_call`, as the exporter gets them (files read back
-/// outside the lock; one that cannot be read is dropped and counted).
+/// Deletes the files of batches that left the buffer, outside the lock the tick takes.
+fn empty_trash(shared: &Shared) {
+    let trash = std::mem::take(&mut shared.lock().trash);
+    for path in trash {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The oldest batches, up to the current batches per call, as the exporter gets them
+/// (files read back outside the lock). A file that no longer parses is dropped and counted;
+/// one that cannot be read now is left for the next try.
 fn take(name: &str, shared: &Shared, settings: &ExportSettings, hostname: &str) -> Option<Taken> {
     enum Source {
         Memory(u64, u64, Vec<Arc<PluginStats>>),
         Disk(PathBuf),
     }
     let sources: Vec<(u64, Source)> = {
-        let state = shared.lock();
-        state
+        let mut state = shared.lock();
+        let sources: Vec<(u64, Source)> = state
             .kept
             .iter()
-            .take(settings.batches_per_call)
+            .take(state.per_call)
             .map(|k| {
                 let source = match &k.held {
                     Held::Memory {
@@ -547,7 +751,9 @@ fn take(name: &str, shared: &Shared, settings: &ExportSettings, hostname: &str) 
                 };
                 (k.id, source)
             })
-            .collect()
+            .collect();
+        state.in_flight = sources.len();
+        sources
     };
     if sources.is_empty() {
         return None;
@@ -556,6 +762,7 @@ fn take(name: &str, shared: &Shared, settings: &ExportSettings, hostname: &str) 
     let mut ids = Vec::new();
     let mut batches = Vec::new();
     let mut unreadable = Vec::new();
+    let mut blocked = false;
     for (id, source) in sources {
         let (batch, fields) = match source {
             Source::Memory(seq, unix_nanos, tables) => {
@@ -563,12 +770,18 @@ fn take(name: &str, shared: &Shared, settings: &ExportSettings, hostname: &str) 
             }
             Source::Disk(path) => match read_spilled(&path) {
                 Ok(v) => v,
-                Err(e) => {
+                Err(Spilled::Corrupt(e)) => {
                     tracing::error!(
-                        "exporter {name}: dropping a spilled batch that cannot be read back: {e}"
+                        "exporter {name}: dropping a spilled batch that does not parse: {e}"
                     );
                     unreadable.push(id);
                     continue;
+                }
+                Err(Spilled::Io(e)) => {
+                    // Kept, in its place: the batches after it wait for it (order first).
+                    tracing::warn!("exporter {name}: cannot read a spilled batch now: {e}");
+                    blocked = true;
+                    break;
                 }
             },
         };
@@ -580,51 +793,50 @@ fn take(name: &str, shared: &Shared, settings: &ExportSettings, hostname: &str) 
         ids.push(id);
         batches.push(batch);
     }
+    let mut state = shared.lock();
     if !unreadable.is_empty() {
-        let mut state = shared.lock();
         remove(&mut state, &unreadable);
         state.status.dropped += unreadable.len() as u64;
     }
-    (!batches.is_empty()).then_some(Taken {
+    state.in_flight = ids.len();
+    if batches.is_empty() {
+        if blocked {
+            // The oldest cannot be read now: try again after the backoff.
+            let reason = "spilled batches cannot be read now".to_string();
+            retry_later(name, &mut state, settings, reason);
+        }
+        return None;
+    }
+    Some(Taken {
         ids,
         schema,
         batches,
     })
 }
 
-/// Takes the batches with these ids out of the buffer (those still there: the oldest may
-/// have been dropped meanwhile).
+/// Takes the batches with these ids out of the buffer.
 fn remove(state: &mut State, ids: &[u64]) {
     let mut gone = Vec::new();
-    state.kept.retain(|k| {
-        if ids.contains(&k.id) {
-            gone.push((
-                k.bytes,
-                matches!(k.held, Held::Disk(_)),
-                match &k.held {
-                    Held::Disk(p) => Some(p.clone()),
-                    Held::Memory { .. } => None,
-                },
-            ));
-            false
+    let mut i = 0;
+    while i < state.kept.len() {
+        if ids.contains(&state.kept[i].id) {
+            if let Some(kept) = state.kept.remove(i) {
+                gone.push(kept);
+            }
         } else {
-            true
+            i += 1;
         }
-    });
-    for (bytes, disk, path) in gone {
-        if disk {
-            state.disk_bytes = state.disk_bytes.saturating_sub(bytes);
-        } else {
-            state.memory_bytes = state.memory_bytes.saturating_sub(bytes);
-        }
-        if let Some(path) = path {
-            let _ = std::fs::remove_file(path);
-        }
+    }
+    for kept in gone {
+        forget(state, kept);
     }
 }
 
-/// What a call's outcome does to the buffer: delivered and refused batches leave it,
-/// retryable ones stay and the next try waits (doubling up to `max_retry`).
+/// What a call's outcome does to the buffer: delivered batches leave it; retryable ones
+/// stay and the next try waits (doubling up to `max_retry`). A call of several batches that
+/// fails as a whole (refused, or the plugin trapped, e.g. past its deadline on a slow target)
+/// is tried again at once with half as many, so one bad batch costs only itself and a slow
+/// target still drains; a single batch refused for good is dropped.
 fn settle(
     name: &str,
     shared: &Shared,
@@ -633,54 +845,69 @@ fn settle(
     outcome: Result<Result<(), ExportError>, PluginError>,
 ) {
     let mut state = shared.lock();
-    let count = taken.ids.len() as u64;
+    state.in_flight = 0;
+    let count = taken.ids.len();
     match outcome {
         Ok(Ok(())) => {
             remove(&mut state, &taken.ids);
-            if state.retry_at.is_some() || state.status.last_error.is_some() {
+            if state.failing {
                 tracing::info!("exporter {name}: target back, sent {count} batch(es)");
             }
-            state.status.sent += count;
+            state.status.sent += count as u64;
             state.status.calls_ok += 1;
-            state.status.largest_call = state.status.largest_call.max(count);
+            state.status.largest_call = state.status.largest_call.max(count as u64);
             state.status.last_sent_millis = crate::supervisor::unix_millis_now();
             state.status.last_error = None;
+            state.failing = false;
+            state.dropping = false;
             state.retry_at = None;
             state.backoff = settings.retry;
+            state.per_call = (state.per_call * 2).min(settings.batches_per_call);
+        }
+        Ok(Err(ExportError::Permanent(reason))) if count > 1 => {
+            tracing::debug!(
+                "exporter {name}: {count} batches refused as a whole ({reason}); trying fewer"
+            );
+            state.per_call = (count / 2).max(1);
         }
         Ok(Err(ExportError::Permanent(reason))) => {
             tracing::error!(
-                "exporter {name}: the target refused {count} batch(es) for good, dropped: {reason}"
+                "exporter {name}: the target refused a batch for good, dropped: {reason}"
             );
             remove(&mut state, &taken.ids);
-            state.status.rejected += count;
+            state.status.rejected += 1;
             state.status.last_error = Some(reason);
+            // The target answered: it is up, and the next batch goes without waiting.
+            state.failing = false;
+            state.retry_at = None;
+            state.backoff = settings.retry;
         }
         Ok(Err(ExportError::Retryable(reason))) => {
             retry_later(name, &mut state, settings, reason);
         }
+        Err(PluginError::Restarting { wait, .. }) => {
+            // Held back by the supervisor: the target was not tried, so no backoff of its own.
+            state.retry_at = Some(Instant::now() + wait);
+        }
         Err(e) => {
-            // A trap or a call held back: the batches stay; the supervisor restarts or
+            // A trap (or quarantine): the batches stay; the supervisor restarts or
             // quarantines the plugin, and its gate says when it may run again.
-            let wait = match &e {
-                PluginError::Restarting { wait, .. } => Some(*wait),
-                _ => None,
-            };
-            retry_later(name, &mut state, settings, e.to_string());
-            if let Some(wait) = wait {
-                state.retry_at = Some(Instant::now() + wait);
+            if count > 1 {
+                state.per_call = (count / 2).max(1);
             }
+            retry_later(name, &mut state, settings, e.to_string());
         }
     }
 }
 
 fn retry_later(name: &str, state: &mut State, settings: &ExportSettings, reason: String) {
-    if state.status.last_error.is_none() {
+    if !state.failing {
         tracing::warn!(
             "exporter {name}: {reason}; keeping {} batch(es), retrying in {} ms",
             state.kept.len(),
             state.backoff.as_millis()
         );
+        state.failing = true;
     } else {
         tracing::debug!("exporter {name}: {reason}");
     }
@@ -688,6 +915,27 @@ fn retry_later(name: &str, state: &mut State, settings: &ExportSettings, reason:
     state.status.last_error = Some(reason);
     state.retry_at = Some(Instant::now() + state.backoff);
     state.backoff = (state.backoff * 2).min(settings.max_retry);
+}
+
+/// The batch exporter settings `settings` would take of `snapshot` (benchmarks and tools).
+pub fn batch_of(
+    snapshot: &Snapshot,
+    settings: &ExportSettings,
+    hostname: &str,
+) -> (Batch, Vec<Schema>) {
+    let tables: Vec<Arc<PluginStats>> = snapshot
+        .plugins
+        .iter()
+        .filter(|p| settings.exports(&p.meta.name))
+        .cloned()
+        .collect();
+    build_batch(
+        snapshot.seq,
+        snapshot.unix_millis * 1_000_000,
+        hostname,
+        &tables,
+        settings,
+    )
 }
 
 /// One batch as the exporter gets it: the selected fields of each table (with the key
@@ -751,10 +999,11 @@ fn select_columns(table: &Table, fields: &[String]) -> Table {
     }
 }
 
-// --- The spill directory: one JSON file per batch, named so that names sort by age. ---
+// --- The spill directory: one JSON file per batch, named by its id so names sort by age. ---
 
 /// Writes the oldest in-memory batches to disk while memory is over its share (all of them
-/// at shutdown), then drops the oldest on disk past the disk's share.
+/// when the exporter stops), then drops the oldest on disk past the disk's share. If the
+/// disk refuses, memory is held to its share by dropping the oldest (said once).
 fn spill(
     name: &str,
     dir: &Path,
@@ -787,61 +1036,72 @@ fn spill(
     if chosen.is_empty() {
         return;
     }
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        tracing::error!(
-            "exporter {name}: cannot create its spill directory {}: {e}; batches stay in memory",
-            dir.display()
-        );
-        let mut state = shared.lock();
-        drop_oldest(name, &mut state, |s| {
-            s.memory_bytes > settings.buffer_bytes as u64
-        });
-        return;
-    }
     let mut written = Vec::new();
-    for (id, seq, unix_nanos, tables) in chosen {
-        let (batch, schema) = build_batch(seq, unix_nanos, hostname, &tables, settings);
-        let path = dir.join(format!("{unix_nanos:020}-{id:010}.json"));
-        match write_spilled(&path, &batch, &schema) {
-            Ok(bytes) => written.push((id, path, bytes)),
-            Err(e) => {
-                tracing::error!(
-                    "exporter {name}: cannot spill a batch to {}: {e}",
-                    path.display()
-                );
-                break;
+    let mut failure = std::fs::create_dir_all(dir)
+        .err()
+        .map(|e| format!("cannot create its spill directory {}: {e}", dir.display()));
+    if failure.is_none() {
+        for (id, seq, unix_nanos, tables) in chosen {
+            let (batch, schema) = build_batch(seq, unix_nanos, hostname, &tables, settings);
+            let path = dir.join(format!("{id:020}.json"));
+            match write_spilled(&path, &batch, &schema) {
+                Ok(bytes) => written.push((id, path, bytes)),
+                Err(e) => {
+                    failure = Some(format!("cannot spill a batch to {}: {e}", path.display()));
+                    break;
+                }
             }
         }
     }
     let mut state = shared.lock();
     for (id, path, bytes) in written {
-        match state.kept.iter().position(|k| k.id == id) {
-            Some(i) => {
-                let memory = state.kept[i].bytes;
-                state.memory_bytes = state.memory_bytes.saturating_sub(memory);
-                state.disk_bytes += bytes;
-                state.kept[i].bytes = bytes;
-                state.kept[i].held = Held::Disk(path);
-            }
-            // Sent meanwhile.
-            None => {
-                let _ = std::fs::remove_file(path);
-            }
+        if let Some(kept) = state.kept.iter_mut().find(|k| k.id == id) {
+            let memory = kept.bytes;
+            kept.bytes = bytes;
+            kept.held = Held::Disk(path);
+            state.memory_bytes = state.memory_bytes.saturating_sub(memory);
+            state.disk_bytes += bytes;
         }
     }
-    drop_oldest(name, &mut state, |s| s.disk_bytes > settings.spill_bytes);
+    match failure {
+        Some(reason) => {
+            if !state.spill_failing {
+                tracing::error!(
+                    "exporter {name}: {reason}; batches stay in memory, within buffer_mb"
+                );
+            }
+            state.spill_failing = true;
+            let cap = settings.buffer_bytes as u64;
+            drop_oldest_in_memory(name, &mut state, cap);
+        }
+        None => state.spill_failing = false,
+    }
+    drop_oldest_on_disk(name, &mut state, settings.spill_bytes);
 }
 
-/// Batches a previous run left in the spill directory, oldest first.
+/// Batches a previous run left in the spill directory, oldest first (and the partial files
+/// of a write it did not finish, deleted). New batches are numbered after them.
 fn reload_spilled(name: &str, dir: &Path, state: &mut State) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut files: Vec<(PathBuf, u64)> = entries
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| Some((e.path(), e.metadata().ok()?.len())))
-        .collect();
+    let mut files: Vec<(u64, PathBuf, u64)> = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match path.extension().and_then(|x| x.to_str()) {
+            Some("part") => state.trash.push(path),
+            Some("json") => {
+                let id = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(|s| s.parse::<u64>().ok());
+                if let (Some(id), Ok(meta)) = (id, entry.metadata()) {
+                    files.push((id, path, meta.len()));
+                }
+            }
+            _ => {}
+        }
+    }
     files.sort();
     if !files.is_empty() {
         tracing::info!(
@@ -850,9 +1110,8 @@ fn reload_spilled(name: &str, dir: &Path, state: &mut State) {
             dir.display()
         );
     }
-    for (path, bytes) in files {
-        let id = state.next_id;
-        state.next_id += 1;
+    for (id, path, bytes) in files {
+        state.next_id = state.next_id.max(id + 1);
         state.disk_bytes += bytes;
         state.kept.push_back(Kept {
             id,
@@ -1003,15 +1262,33 @@ fn write_spilled(path: &Path, batch: &Batch, schema: &[Schema]) -> std::io::Resu
     };
     let bytes = serde_json::to_vec(&spilled).map_err(std::io::Error::other)?;
     let partial = path.with_extension("part");
-    std::fs::write(&partial, &bytes)?;
-    std::fs::rename(&partial, path)?;
-    Ok(bytes.len() as u64)
+    let written = std::fs::write(&partial, &bytes).and_then(|()| std::fs::rename(&partial, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written.map(|()| bytes.len() as u64)
 }
 
-fn read_spilled(path: &Path) -> Result<(Batch, Vec<Schema>), String> {
-    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let spilled: SpilledBatch =
-        serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+/// Why a spilled batch did not come back.
+enum Spilled {
+    /// Not now (too many open files, an I/O error): worth another try.
+    Io(String),
+    /// Never: it does not parse.
+    Corrupt(String),
+}
+
+impl std::fmt::Display for Spilled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Spilled::Io(e) | Spilled::Corrupt(e) => f.write_str(e),
+        }
+    }
+}
+
+fn read_spilled(path: &Path) -> Result<(Batch, Vec<Schema>), Spilled> {
+    let text = std::fs::read(path).map_err(|e| Spilled::Io(format!("{}: {e}", path.display())))?;
+    let spilled: SpilledBatch = serde_json::from_slice(&text)
+        .map_err(|e| Spilled::Corrupt(format!("{}: {e}", path.display())))?;
     let mut schema = Vec::new();
     let mut tables = Vec::new();
     for t in spilled.tables {
@@ -1182,6 +1459,10 @@ mod tests {
         assert!(matches!(back.tables[0].1.rows[0][2], Value::None));
         assert_eq!(back_schema[0].fields[0].unit, Unit::Bytes);
         std::fs::write(&path, b"{\"seq\": 1").unwrap_or_else(|e| panic!("{e}"));
-        assert!(read_spilled(&path).is_err());
+        assert!(matches!(read_spilled(&path), Err(Spilled::Corrupt(_))));
+        assert!(matches!(
+            read_spilled(&dir.path().join("gone.json")),
+            Err(Spilled::Io(_))
+        ));
     }
 }

@@ -150,12 +150,31 @@ impl wasmtime_wasi_http::WasiHttpHooks for HttpHooks {
                 .trim_start_matches('[')
                 .trim_end_matches(']');
             let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
-            let Some(addr) = grants.http_address(host, port).await else {
-                let reason =
-                    format!("HTTP request to {host}:{port} refused: not a granted destination");
+            let refuse = |reason: String| {
                 tracing::warn!(plugin = &*plugin, "{reason}");
                 grants.refusals.record(reason);
-                return Err(Error::HttpRequestDenied);
+                Err(Error::HttpRequestDenied)
+            };
+            if authority.as_str().contains('@') {
+                // The TLS connector would look the whole authority up: a name glint never
+                // checked.
+                return refuse(format!(
+                    "HTTP request to {authority} refused: no user:password@ in a URL"
+                ));
+            }
+            let addr = match grants.http_target(host, port).await {
+                crate::sandbox::HttpTarget::Granted(addr) => addr,
+                crate::sandbox::HttpTarget::NotGranted => {
+                    return refuse(format!(
+                        "HTTP request to {host}:{port} refused: not a granted destination"
+                    ));
+                }
+                crate::sandbox::HttpTarget::Lookup(why) => {
+                    return Err(Error::DnsError {
+                        rcode: Some(why),
+                        info_code: None,
+                    });
+                }
             };
             if !https {
                 // Sent to the address just checked, not to a second lookup of the name (the

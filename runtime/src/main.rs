@@ -3,6 +3,8 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -408,6 +410,18 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             })?);
     }
     let plugins_dir = cli.plugins_dir.clone().or_else(|| config.plugins_dir());
+    let mut config = config;
+    if let Some(Command::Plugins) = cli.command {
+        // Listing: no exporter starts (it would send, or replay a service's spilled batches).
+        for p in glint::embedded::DEFAULT_PLUGINS
+            .iter()
+            .filter(|p| p.exporter)
+        {
+            if let Some(section) = config.plugins.get_mut(p.name) {
+                section.enable = None;
+            }
+        }
+    }
     let started = Instant::now();
     let (mut monitor, refused) = Monitor::new(config, engine, Source::live(), extra, plugins_dir);
     tracing::info!(
@@ -464,11 +478,28 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         None
     };
 
+    // Exporting, a stop (SIGTERM from a service manager, Ctrl-C) lets the exporters finish
+    // their call and spill what they hold; a second signal ends glint at once.
+    let stopping = Arc::new(AtomicBool::new(false));
+    if !monitor.exporters().is_empty() {
+        for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register_conditional_shutdown(signal, 1, stopping.clone())
+                .and_then(|_| signal_hook::flag::register(signal, stopping.clone()))
+                .context("cannot handle SIGTERM/SIGINT")?;
+        }
+    }
+    // A call in progress may take up to its deadline.
+    let grace = glint::sandbox::EXPORT_DEADLINE + Duration::from_secs(1);
+
     let refresh = monitor.config().refresh;
     // Not locked for the whole loop: the terminal UI's thread writes to it too.
     let mut stdout = std::io::stdout();
     let mut next = Instant::now();
     loop {
+        if stopping.load(Ordering::Relaxed) {
+            monitor.stop_exporters(grace);
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
         let snapshot = monitor.tick();
         if snapshot.seq == 1 {
             tracing::info!(
@@ -503,6 +534,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 closed = true;
             }
             if cli.once && !serving {
+                monitor.stop_exporters(grace);
                 return Ok(std::process::ExitCode::SUCCESS);
             }
         }
@@ -524,6 +556,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         match &ui {
             Some(ui) => {
                 if let Some(result) = ui.wait(next - now) {
+                    monitor.stop_exporters(grace);
                     return result.map(|()| std::process::ExitCode::SUCCESS);
                 }
             }

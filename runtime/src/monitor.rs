@@ -330,12 +330,19 @@ impl Monitor {
             let section = self.config.plugins.get(&name);
             match ExportSettings::from_section(&name, section, self.config.refresh) {
                 Ok(settings) => {
-                    let exporter =
-                        Exporter::start(plugin, self.engine.clone(), self.store.clone(), settings);
-                    match self.exporters.iter().position(|e| e.name == name) {
-                        Some(i) => self.exporters[i] = exporter,
-                        None => self.exporters.push(exporter),
-                    }
+                    // A new version takes over the old one's batches (and waits for its call
+                    // to end, on its own thread).
+                    let at = self.exporters.iter().position(|e| e.name == name);
+                    let previous = at.map(|i| self.exporters.remove(i));
+                    let exporter = Exporter::start(
+                        plugin,
+                        self.engine.clone(),
+                        self.store.clone(),
+                        settings,
+                        previous,
+                    );
+                    self.exporters
+                        .insert(at.unwrap_or(self.exporters.len()), exporter);
                 }
                 Err(reason) => {
                     tracing::error!("exporter {name} not started: {reason}");
@@ -519,6 +526,19 @@ impl Monitor {
     /// The running exporters.
     pub fn exporters(&self) -> &[Exporter] {
         &self.exporters
+    }
+
+    /// Stops every exporter, each spilling what it holds (with a spill directory), waiting
+    /// up to `grace` for calls in progress: glint is stopping.
+    pub fn stop_exporters(&mut self, grace: Duration) {
+        let until = Instant::now() + grace;
+        for exporter in &self.exporters {
+            exporter.ask_to_stop();
+        }
+        for exporter in &mut self.exporters {
+            exporter.shutdown(until);
+        }
+        self.exporters.clear();
     }
 
     /// The loaded output plugins.

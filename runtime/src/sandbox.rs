@@ -30,6 +30,21 @@ const MAX_LOG_LINES: u64 = 100_000;
 /// fits; a target slower than this is retried later rather than holding the exporter.
 pub const EXPORT_DEADLINE: Duration = Duration::from_secs(15);
 
+/// How long finding which address of a granted name answers may take: a LAN or loopback
+/// target answers in milliseconds; past this the first address is used, and the request's own
+/// connect says why it fails.
+const HTTP_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The host's verdict on a wasi:http request's destination.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpTarget {
+    /// Granted: send it to this address.
+    Granted(SocketAddr),
+    NotGranted,
+    /// A granted name that does not resolve now (its DNS is down): worth a retry.
+    Lookup(String),
+}
+
 /// How a destination may be reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -107,7 +122,8 @@ impl Destination {
         }
         Ok(Destination {
             protocol,
-            host: host.to_string(),
+            // A fully qualified `name.` is the same host as `name`.
+            host: host.trim_end_matches('.').to_string(),
             port,
             spec: spec.to_string(),
         })
@@ -269,7 +285,7 @@ impl Grants {
     /// looked up now by the host (a name only if it is the granted name itself: looking up
     /// any other would let a plugin send data out in DNS questions). The request is then
     /// sent to exactly this address.
-    pub async fn http_address(&self, host: &str, port: u16) -> Option<SocketAddr> {
+    pub async fn http_target(&self, host: &str, port: u16) -> HttpTarget {
         let tcp = self
             .network
             .iter()
@@ -278,16 +294,35 @@ impl Grants {
             let addr = SocketAddr::new(ip, port);
             for d in tcp {
                 if d.is(addr).await {
-                    return Some(addr);
+                    return HttpTarget::Granted(addr);
                 }
             }
-            return None;
+            return HttpTarget::NotGranted;
         }
         let name = host.trim_end_matches('.');
         if !tcp.clone().any(|d| d.host.eq_ignore_ascii_case(name)) {
-            return None;
+            return HttpTarget::NotGranted;
         }
-        tokio::net::lookup_host((name, port)).await.ok()?.next()
+        let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((name, port)).await {
+            Ok(found) => found.collect(),
+            Err(e) => return HttpTarget::Lookup(format!("cannot look up {name}: {e}")),
+        };
+        match addrs.as_slice() {
+            [] => HttpTarget::Lookup(format!("{name} has no address")),
+            [one] => HttpTarget::Granted(*one),
+            // A name with several addresses (`localhost`: ::1 and 127.0.0.1): the one that
+            // answers, as a client trying each in turn would find it.
+            many => {
+                match tokio::time::timeout(HTTP_PROBE_TIMEOUT, tokio::net::TcpStream::connect(many))
+                    .await
+                {
+                    Ok(Ok(stream)) => stream
+                        .peer_addr()
+                        .map_or(HttpTarget::Granted(many[0]), HttpTarget::Granted),
+                    _ => HttpTarget::Granted(many[0]),
+                }
+            }
+        }
     }
 
     /// Whether the plugin may look up `name`: one of its granted destinations' host names
