@@ -2,15 +2,12 @@
 //! real server started here on 127.0.0.1 (see `glint_tests::servers`) and read back from;
 //! and an outage of InfluxDB during which nothing is lost.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use glint_tests::Server;
 use glint_tests::servers::{
-    Couch, Graphite, Influx, OpenSearch, Pushgateway, Statsd, Victoria, wait_for,
+    Couch, Graphite, Influx, OpenSearch, Pushgateway, Statsd, Victoria, http_sink, wait_for,
 };
 use serde_json::Value;
 
@@ -26,40 +23,6 @@ fn tmp(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     dir
-}
-
-/// A RESTful target: answers 200 to every POST and keeps the bodies.
-fn restful_listener() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let kept = bodies.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                if line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_ok() {
-                kept.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(String::from_utf8_lossy(&body).into_owned());
-            }
-            let _ = reader
-                .get_mut()
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    (port, bodies)
 }
 
 fn write_config(dir: &Path, text: &str) -> String {
@@ -83,7 +46,7 @@ fn every_exporter_delivers_to_its_real_server() {
     let statsd = Statsd::start(&dir);
     let couch = Couch::start(&dir);
     let opensearch = OpenSearch::start(&dir);
-    let (rest_port, rest_bodies) = restful_listener();
+    let (rest_port, rest_bodies) = http_sink();
     let csv = dir.join("files").join("glint.csv");
     let json = dir.join("files").join("glint.json");
     let config = write_config(
@@ -459,5 +422,78 @@ fn an_influxdb_outage_loses_nothing() {
     assert!(
         span >= 30_000,
         "the points span {span} ms, less than the outage"
+    );
+}
+
+#[test]
+fn a_stopped_glint_keeps_its_batches_for_the_next_run() {
+    let dir = tmp("stop-and-replay");
+    let spill = dir.join("spill");
+    let mut influx = Influx::start(&dir);
+    // The target is down from the start: every batch stays in memory.
+    influx.stop();
+    let config = write_config(
+        &dir,
+        &format!(
+            "[plugins.influxdb]\nurl = \"http://127.0.0.1:{}\"\ndb = \"glint\"\nplugins = [\"load\"]\nretry_ms = 500\nmax_retry_ms = 1000\nspill_dir = \"{}\"\n",
+            influx.port,
+            spill.display()
+        ),
+    );
+    let args = ["-C", config.as_str(), "-t", "1", "--export", "influxdb"];
+    let mut first = Server::start(BIN, &dir, &args, None);
+    let kept = wait_for("glint to keep 5 batches", READ_BACK, || {
+        let s = export_status(&first, "influxdb");
+        let buffered = s["export"]["buffered"].as_u64().unwrap_or(0);
+        (buffered >= 5).then_some(buffered)
+    });
+    assert_eq!(
+        export_status(&first, "influxdb")["export"]["spilled"],
+        0,
+        "all in memory while the buffer has room"
+    );
+
+    // SIGTERM, as a service manager stops it: the exporter spills what it holds, and glint
+    // exits cleanly.
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &first.pid().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(killed.success());
+    let status = first
+        .wait_exit(Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("glint did not exit after SIGTERM: {}", first.stderr_text()));
+    assert!(status.success(), "{status:?}: {}", first.stderr_text());
+    let files = std::fs::read_dir(spill.join("influxdb")).map_or(0, |d| d.count()) as u64;
+    assert!(
+        files >= kept,
+        "{files} spilled files for {kept} batches kept"
+    );
+    drop(first);
+
+    // The next run sends them first, once the target is up.
+    influx.restart();
+    let second = Server::start(BIN, &dir, &args, None);
+    let points = wait_for("the earlier run's batches to arrive", READ_BACK, || {
+        let p = influx.points("glint", "load");
+        (p.len() as u64 > files).then_some(p)
+    });
+    let left = wait_for("the spill directory to empty", READ_BACK, || {
+        let n = std::fs::read_dir(spill.join("influxdb")).map_or(0, |d| d.count());
+        (n == 0).then_some(n)
+    });
+    assert_eq!(left, 0);
+    // (The API's status is as of the last tick.)
+    wait_for("the second run to count what it replayed", READ_BACK, || {
+        let s = export_status(&second, "influxdb");
+        (s["export"]["sent"].as_u64().unwrap_or(0) >= files).then_some(())
+    });
+    let times: Vec<i64> = points.iter().filter_map(|p| p["time"].as_i64()).collect();
+    let mut unique = times.clone();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        times.len(),
+        "a point arrived twice: {times:?}"
     );
 }
