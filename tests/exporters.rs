@@ -484,10 +484,14 @@ fn a_stopped_glint_keeps_its_batches_for_the_next_run() {
     });
     assert_eq!(left, 0);
     // (The API's status is as of the last tick.)
-    wait_for("the second run to count what it replayed", READ_BACK, || {
-        let s = export_status(&second, "influxdb");
-        (s["export"]["sent"].as_u64().unwrap_or(0) >= files).then_some(())
-    });
+    wait_for(
+        "the second run to count what it replayed",
+        READ_BACK,
+        || {
+            let s = export_status(&second, "influxdb");
+            (s["export"]["sent"].as_u64().unwrap_or(0) >= files).then_some(())
+        },
+    );
     let times: Vec<i64> = points.iter().filter_map(|p| p["time"].as_i64()).collect();
     let mut unique = times.clone();
     unique.dedup();
@@ -495,5 +499,63 @@ fn a_stopped_glint_keeps_its_batches_for_the_next_run() {
         unique.len(),
         times.len(),
         "a point arrived twice: {times:?}"
+    );
+}
+
+#[test]
+fn a_stuck_target_delays_neither_the_tick_nor_the_other_exporters() {
+    let dir = tmp("stuck-target");
+    // Accepts connections and never answers: every request of its exporter hangs until the
+    // SDK's timeout.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let json = dir.join("files").join("glint.json");
+    let config = write_config(
+        &dir,
+        &format!("[plugins.restful]\nurl = \"http://127.0.0.1:{port}/stuck\"\n"),
+    );
+    let server = Server::start(
+        BIN,
+        &dir,
+        &[
+            "-C",
+            &config,
+            "-t",
+            "1",
+            "--export",
+            "restful,json",
+            "--export-json-file",
+            &json.display().to_string(),
+        ],
+        None,
+    );
+    // Long enough for the stuck exporter to time out once (5 s) and retry.
+    std::thread::sleep(Duration::from_secs(9));
+    let text = std::fs::read_to_string(&json).unwrap_or_default();
+    let times: Vec<i64> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["seq"].as_i64())
+        .collect();
+    // The JSON exporter got a batch every tick, in order, with none missing.
+    assert!(times.len() >= 7, "{} batches in 9 s: {text}", times.len());
+    assert!(
+        times.windows(2).all(|w| w[1] == w[0] + 1),
+        "ticks missing or out of order: {times:?}"
+    );
+    let stuck = wait_for("the stuck exporter to time out", READ_BACK, || {
+        let s = export_status(&server, "restful");
+        s["export"]["last_error"].is_string().then_some(s)
+    });
+    assert_eq!(stuck["export"]["sent"], 0, "{stuck}");
+    assert!(
+        stuck["export"]["buffered"].as_u64().unwrap_or(0) >= 5,
+        "its batches are kept: {stuck}"
     );
 }

@@ -1009,9 +1009,7 @@ fn plugin_new_makes_crates_that_build_check_and_load_as_they_are() {
         ]);
         let report = String::from_utf8_lossy(&out.stdout);
         if kind == "exporter" {
-            // Exporters are checked against their world; this glint does not run them yet.
             assert!(report.contains("exports:   describe, export"), "{report}");
-            continue;
         }
         assert!(out.status.success(), "{report}");
         assert!(report.contains(&format!("handshake: {name} ")), "{report}");
@@ -1026,9 +1024,23 @@ fn plugin_new_makes_crates_that_build_check_and_load_as_they_are() {
     let server = Server::start(
         BIN,
         &tmp,
-        &["-t", "0.5", "--plugins-dir", &dir.display().to_string()],
+        &[
+            "-t",
+            "0.5",
+            "--plugins-dir",
+            &dir.display().to_string(),
+            "--export",
+            "ship",
+        ],
         None,
     );
+    // The exporter runs as it is, named by --export: it gets batches and accepts them.
+    let ship = wait_for("ship exports", RESCAN_WAIT, &server, || {
+        let (_, body) = server.get("/api/3/plugins/ship");
+        (body["export"]["sent"].as_u64().unwrap_or(0) >= 1).then_some(body)
+    });
+    assert_eq!(ship["status"], "running", "{ship}");
+    assert_eq!(ship["kind"], "exporter", "{ship}");
     let hello = wait_for("hello reports", RESCAN_WAIT, &server, || {
         let (code, body) = server.get("/api/3/hello");
         (code == 200 && body["stats"][0]["greeting"] == "hello").then_some(body)

@@ -339,6 +339,9 @@ cp target/wasm32-wasip2/release/{crate_name}.wasm ~/.config/glint/plugins/{name}
 cp {name}.toml ~/.config/glint/plugins/{name}.toml
 ```
 
+An exporter runs only when named: `glint --export {name}` (its settings go in
+`[plugins.{name}]` of glint.toml, the destinations it may reach in `[plugins.{name}.grant]`).
+
 `glint-sdk/` is the SDK and WIT contract of the glint that made this crate
 (`glint plugin new`); the readings a plugin may ask for are in `glint-sdk/wit/readings.wit`.
 "#
