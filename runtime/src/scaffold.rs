@@ -47,6 +47,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../guest-plugins/sdk/src/export/prometheus/tests.rs"),
     ),
     (
+        "src/export/file.rs",
+        include_str!("../../guest-plugins/sdk/src/export/file.rs"),
+    ),
+    (
         "src/http.rs",
         include_str!("../../guest-plugins/sdk/src/http.rs"),
     ),
@@ -351,6 +355,32 @@ An exporter runs only when named: `glint --export {name}` (its settings go in
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_sdk_source_is_vendored() {
+        fn walk(dir: &std::path::Path, base: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, base, out);
+                } else if path.extension().is_some_and(|x| x == "rs")
+                    && let Ok(rel) = path.strip_prefix(base)
+                {
+                    out.push(format!("src/{}", rel.display()));
+                }
+            }
+        }
+        let sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-plugins/sdk/src");
+        let mut sources = Vec::new();
+        walk(&sdk, &sdk, &mut sources);
+        assert!(sources.len() >= 5, "{sources:?}");
+        for source in sources {
+            assert!(
+                SDK_FILES.iter().any(|(path, _)| *path == source),
+                "{source} is in the SDK but not in SDK_FILES: a scaffolded plugin would not build"
+            );
+        }
+    }
 
     #[test]
     fn a_crate_is_written_with_its_manifest_and_the_vendored_sdk() {

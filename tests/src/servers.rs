@@ -65,6 +65,20 @@ pub fn npm_modules() -> PathBuf {
     repo_root().join("target").join("npm").join("node_modules")
 }
 
+/// The file at `path` under [`npm_modules`] (`statsd/stats.js`), which `what` runs: when it
+/// is missing, the test fails saying how to install it.
+fn npm_file(what: &str, path: &[&str]) -> PathBuf {
+    let file = path.iter().fold(npm_modules(), |dir, part| dir.join(part));
+    if !file.exists() {
+        panic!(
+            "{what}: {} is missing; run `npm install --prefix target/npm statsd \
+             pouchdb-server` in the repository",
+            file.display()
+        );
+    }
+    file
+}
+
 /// Polls `probe` every 100 ms until it returns something, failing the test with `what` after
 /// `limit`. For waiting until an exporter's data shows up in a server.
 pub fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
@@ -116,15 +130,16 @@ fn quoted(path: &Path) -> String {
 }
 
 /// A started server process: stdout and stderr appended to one log file, killed by PID and
-/// waited for on [`Proc::stop`] or drop.
-struct Proc {
+/// waited for on [`Process::stop`] or drop. Every server below keeps its own as `process`.
+pub struct Process {
     what: &'static str,
     child: Option<Child>,
-    log: PathBuf,
+    /// Its log file.
+    pub log: PathBuf,
 }
 
-impl Proc {
-    fn spawn(what: &'static str, mut cmd: Command, log: &Path) -> Proc {
+impl Process {
+    fn spawn(what: &'static str, mut cmd: Command, log: &Path) -> Process {
         let out = OpenOptions::new()
             .create(true)
             .append(true)
@@ -137,18 +152,20 @@ impl Proc {
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("{what}: cannot start {cmd:?}: {e} (is it installed?)"));
-        Proc {
+        Process {
             what,
             child: Some(child),
             log: log.to_path_buf(),
         }
     }
 
-    fn pid(&self) -> Option<u32> {
+    /// Its PID; none once stopped.
+    pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
 
-    fn log_text(&self) -> String {
+    /// What it has logged so far.
+    pub fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -191,7 +208,8 @@ impl Proc {
         }
     }
 
-    fn stop(&mut self) {
+    /// Kills it (SIGKILL, by PID) and waits for it to exit.
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -199,7 +217,7 @@ impl Proc {
     }
 }
 
-impl Drop for Proc {
+impl Drop for Process {
     fn drop(&mut self) {
         self.stop();
     }
@@ -215,24 +233,24 @@ fn port_clash(log: &str) -> bool {
 /// when the log says a port was taken; fails the test with the log otherwise.
 fn spawn_until_ready<S>(
     what: &'static str,
-    mut spawn: impl FnMut() -> (Proc, S),
+    mut spawn: impl FnMut() -> (Process, S),
     ready: impl Fn(&S) -> bool,
-) -> (Proc, S) {
+) -> (Process, S) {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (mut proc, state) = spawn();
-        match proc.wait_ready(&mut || ready(&state)) {
-            Ok(()) => return (proc, state),
+        let (mut process, state) = spawn();
+        match process.wait_ready(&mut || ready(&state)) {
+            Ok(()) => return (process, state),
             Err(why) => {
-                proc.stop();
-                let log = proc.log_text();
+                process.stop();
+                let log = process.log_text();
                 if attempt < 3 && port_clash(&log) {
                     continue;
                 }
                 panic!(
                     "{what} did not start: {why}. Its log ({}):\n{log}",
-                    proc.log.display()
+                    process.log.display()
                 );
             }
         }
@@ -242,6 +260,11 @@ fn spawn_until_ready<S>(
 /// An HTTP client with a deadline.
 fn agent(timeout: Duration) -> ureq::Agent {
     ureq::AgentBuilder::new().timeout(timeout).build()
+}
+
+/// `http://127.0.0.1:PORT` followed by `path`: where the servers here answer HTTP.
+fn local_url(port: u16, path: &str) -> String {
+    format!("http://127.0.0.1:{port}{path}")
 }
 
 /// The status of a GET with a short deadline, 0 when nothing answers (readiness probes).
@@ -318,12 +341,11 @@ fn double_quoted(name: &str) -> String {
 /// readable by the next query. [`Influx::stop`] and [`Influx::restart`] take it down and bring
 /// it back on the same port with the same data (an outage test).
 pub struct Influx {
-    proc: Proc,
+    pub process: Process,
     pub port: u16,
     pub rpc_port: u16,
     /// Its data directory.
     pub dir: PathBuf,
-    pub log: PathBuf,
     config: PathBuf,
     auth: Option<(String, String)>,
 }
@@ -380,7 +402,7 @@ impl Influx {
 
     fn launch(dir: &Path, auth: Option<(String, String)>) -> Influx {
         create_dir(INFLUX, dir);
-        let (proc, (port, rpc_port, home, config)) = spawn_until_ready(
+        let (process, (port, rpc_port, home, config)) = spawn_until_ready(
             INFLUX,
             || {
                 let ports = free_ports(2);
@@ -394,20 +416,16 @@ impl Influx {
                     &influx_config(&home, port, rpc_port, auth.is_some()),
                 );
                 let log = dir.join(format!("influxdb-{port}.log"));
-                let proc = Proc::spawn(INFLUX, influx_command(&config), &log);
-                (proc, (port, rpc_port, home, config))
+                let process = Process::spawn(INFLUX, influx_command(&config), &log);
+                (process, (port, rpc_port, home, config))
             },
-            |s: &(u16, u16, PathBuf, PathBuf)| {
-                probe(&format!("http://127.0.0.1:{}/ping", s.0)) == 204
-            },
+            |s: &(u16, u16, PathBuf, PathBuf)| probe(&local_url(s.0, "/ping")) == 204,
         );
-        let log = proc.log.clone();
         let influx = Influx {
-            proc,
+            process,
             port,
             rpc_port,
             dir: home,
-            log,
             config,
             auth,
         };
@@ -434,29 +452,21 @@ impl Influx {
 
     /// `http://127.0.0.1:PORT` followed by `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.proc.pid()
-    }
-
-    pub fn log_text(&self) -> String {
-        self.proc.log_text()
+        local_url(self.port, path)
     }
 
     /// Kills it (SIGKILL, by PID) and waits; its port and data stay for [`Influx::restart`].
     pub fn stop(&mut self) {
-        self.proc.stop();
+        self.process.stop();
     }
 
     /// Starts it again on the same port with the same data and waits until it answers
     /// (fails the test if the port was taken meanwhile: see the log).
     pub fn restart(&mut self) {
-        self.proc.stop();
-        self.proc = Proc::spawn(INFLUX, influx_command(&self.config), &self.log);
+        self.process.stop();
+        self.process = Process::spawn(INFLUX, influx_command(&self.config), &self.process.log);
         let url = self.url("/ping");
-        self.proc.ready_or_panic(&mut || probe(&url) == 204);
+        self.process.ready_or_panic(&mut || probe(&url) == 204);
     }
 
     fn credentials(&self) -> Vec<(&str, &str)> {
@@ -587,18 +597,17 @@ fn influx_command(config: &Path) -> Command {
 /// [`wait_for`] on [`Victoria::export`] or [`Victoria::series`] (a new name shows in
 /// [`Victoria::names`] before its samples do, and an instant [`Victoria::query`] can lag more).
 pub struct Victoria {
-    proc: Proc,
+    pub process: Process,
     pub http_port: u16,
     pub graphite_port: u16,
     pub opentsdb_port: u16,
     pub dir: PathBuf,
-    pub log: PathBuf,
 }
 
 impl Victoria {
     pub fn start(dir: &Path) -> Victoria {
         create_dir(VICTORIA, dir);
-        let (proc, (http_port, graphite_port, opentsdb_port, home)) = spawn_until_ready(
+        let (process, (http_port, graphite_port, opentsdb_port, home)) = spawn_until_ready(
             VICTORIA,
             || {
                 let ports = free_ports(3);
@@ -613,39 +622,23 @@ impl Victoria {
                     .arg("-retentionPeriod=100y")
                     .arg("-search.disableCache")
                     .arg("-search.latencyOffset=0s");
-                let proc = Proc::spawn(VICTORIA, cmd, &log);
-                (proc, (http_port, graphite_port, opentsdb_port, home))
+                let process = Process::spawn(VICTORIA, cmd, &log);
+                (process, (http_port, graphite_port, opentsdb_port, home))
             },
-            |s: &(u16, u16, u16, PathBuf)| {
-                probe(&format!("http://127.0.0.1:{}/health", s.0)) == 200
-            },
+            |s: &(u16, u16, u16, PathBuf)| probe(&local_url(s.0, "/health")) == 200,
         );
-        let log = proc.log.clone();
         Victoria {
-            proc,
+            process,
             http_port,
             graphite_port,
             opentsdb_port,
             dir: home,
-            log,
         }
     }
 
     /// `http://127.0.0.1:HTTP_PORT` followed by `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.http_port)
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.proc.pid()
-    }
-
-    pub fn log_text(&self) -> String {
-        self.proc.log_text()
-    }
-
-    pub fn stop(&mut self) {
-        self.proc.stop();
+        local_url(self.http_port, path)
     }
 
     /// Makes what was ingested so far searchable (`/internal/force_flush`).
@@ -741,15 +734,14 @@ impl Victoria {
 /// exposition format (every line ending in `\n`, samples without timestamps: it answers 400
 /// otherwise). Pushed series get the grouping labels `job` and `instance`.
 pub struct Pushgateway {
-    proc: Proc,
+    pub process: Process,
     pub port: u16,
-    pub log: PathBuf,
 }
 
 impl Pushgateway {
     pub fn start(dir: &Path) -> Pushgateway {
         create_dir(PUSHGATEWAY, dir);
-        let (proc, port) = spawn_until_ready(
+        let (process, port) = spawn_until_ready(
             PUSHGATEWAY,
             || {
                 let port = free_port();
@@ -758,29 +750,16 @@ impl Pushgateway {
                 cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
                     .arg("--persistence.file=")
                     .arg("--web.enable-admin-api");
-                (Proc::spawn(PUSHGATEWAY, cmd, &log), port)
+                (Process::spawn(PUSHGATEWAY, cmd, &log), port)
             },
-            |port: &u16| probe(&format!("http://127.0.0.1:{port}/-/ready")) == 200,
+            |port: &u16| probe(&local_url(*port, "/-/ready")) == 200,
         );
-        let log = proc.log.clone();
-        Pushgateway { proc, port, log }
+        Pushgateway { process, port }
     }
 
     /// `http://127.0.0.1:PORT` followed by `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.proc.pid()
-    }
-
-    pub fn log_text(&self) -> String {
-        self.proc.log_text()
-    }
-
-    pub fn stop(&mut self) {
-        self.proc.stop();
+        local_url(self.port, path)
     }
 
     /// `GET /metrics`: the text exposition of everything pushed (plus the gateway's own
@@ -838,13 +817,12 @@ impl Pushgateway {
 /// hour are dropped; two points in one second keep the last). A new metric's file appears
 /// about 0.3 s after it arrives: wait with [`wait_for`].
 pub struct Graphite {
-    proc: Proc,
+    pub process: Process,
     pub line_port: u16,
     pub pickle_port: u16,
     pub query_port: u16,
     /// The whisper tree.
     pub whisper: PathBuf,
-    pub log: PathBuf,
 }
 
 fn carbon_config(home: &Path, line_port: u16, pickle_port: u16, query_port: u16) -> String {
@@ -896,7 +874,7 @@ WHISPER_FALLOCATE_CREATE = False
 impl Graphite {
     pub fn start(dir: &Path) -> Graphite {
         create_dir(GRAPHITE, dir);
-        let (proc, (line_port, pickle_port, query_port, home)) = spawn_until_ready(
+        let (process, (line_port, pickle_port, query_port, home)) = spawn_until_ready(
             GRAPHITE,
             || {
                 let ports = free_ports(3);
@@ -929,32 +907,18 @@ impl Graphite {
                     .arg("--nodaemon")
                     .arg("start")
                     .env("PYTHONWARNINGS", "ignore");
-                let proc = Proc::spawn(GRAPHITE, cmd, &log);
-                (proc, (line_port, pickle_port, query_port, home))
+                let process = Process::spawn(GRAPHITE, cmd, &log);
+                (process, (line_port, pickle_port, query_port, home))
             },
             |s: &(u16, u16, u16, PathBuf)| TcpStream::connect(("127.0.0.1", s.0)).is_ok(),
         );
-        let log = proc.log.clone();
         Graphite {
-            proc,
+            process,
             line_port,
             pickle_port,
             query_port,
             whisper: home.join("whisper"),
-            log,
         }
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.proc.pid()
-    }
-
-    pub fn log_text(&self) -> String {
-        self.proc.log_text()
-    }
-
-    pub fn stop(&mut self) {
-        self.proc.stop();
     }
 
     /// Every metric stored so far (dotted names, from the whisper files), sorted.
@@ -1043,26 +1007,18 @@ fn whisper_points(bytes: &[u8]) -> Vec<(u64, f64)> {
 /// other characters outside `[A-Za-z0-9_.\-;=]` dropped. Gauges `name:v|g` keep the last value
 /// (`+v`/`-v` add); counters `name:v|c` add up; statsd adds its own `statsd.*` counters.
 pub struct Statsd {
-    proc: Proc,
+    pub process: Process,
     /// UDP.
     pub port: u16,
     /// TCP admin interface.
     pub mgmt_port: u16,
-    pub log: PathBuf,
 }
 
 impl Statsd {
     pub fn start(dir: &Path) -> Statsd {
         create_dir(STATSD, dir);
-        let script = npm_modules().join("statsd").join("stats.js");
-        if !script.exists() {
-            panic!(
-                "{STATSD}: {} is missing; run `npm install --prefix target/npm statsd \
-                 pouchdb-server` in the repository",
-                script.display()
-            );
-        }
-        let (proc, (port, mgmt_port)) = spawn_until_ready(
+        let script = npm_file(STATSD, &["statsd", "stats.js"]);
+        let (process, (port, mgmt_port)) = spawn_until_ready(
             STATSD,
             || {
                 let ports = free_ports(2);
@@ -1082,32 +1038,18 @@ impl Statsd {
                 let log = dir.join(format!("statsd-{port}.log"));
                 let mut cmd = Command::new("node");
                 cmd.arg(&script).arg(&config).current_dir(dir);
-                (Proc::spawn(STATSD, cmd, &log), (port, mgmt_port))
+                (Process::spawn(STATSD, cmd, &log), (port, mgmt_port))
             },
             |s: &(u16, u16)| {
                 statsd_admin(s.1, "health", Duration::from_secs(2))
                     .is_ok_and(|a| a.contains("health: up"))
             },
         );
-        let log = proc.log.clone();
         Statsd {
-            proc,
+            process,
             port,
             mgmt_port,
-            log,
         }
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.proc.pid()
-    }
-
-    pub fn log_text(&self) -> String {
-        self.proc.log_text()
-    }
-
-    pub fn stop(&mut self) {
-        self.proc.stop();
     }
 
     /// One admin command (`health`, `stats`, `counters`, `gauges`, `timers`, ...): its answer
@@ -1144,7 +1086,8 @@ impl Statsd {
     /// Every metric line received so far, as sent (`name:value|type[|@rate]`), in order (bad
     /// lines included; statsd counts them in `statsd.bad_lines_seen`).
     pub fn messages(&self) -> Vec<String> {
-        self.log_text()
+        self.process
+            .log_text()
             .lines()
             .filter_map(|l| l.split_once(" - DEBUG: ").map(|(_, m)| m))
             .filter(|m| !m.starts_with("Bad line: "))
@@ -1387,10 +1330,9 @@ impl Inspect {
 /// pouchdb-server 4.2 then CRASHES (TypeError in express-pouchdb) on a `PUT /db` that carries
 /// no credentials at all; requests to an existing database still work without them.
 pub struct Couch {
-    proc: Proc,
+    pub process: Process,
     pub port: u16,
     pub dir: PathBuf,
-    pub log: PathBuf,
     admin: Option<(String, String)>,
 }
 
@@ -1408,18 +1350,8 @@ impl Couch {
 
     fn launch(dir: &Path, admin: Option<(String, String)>) -> Couch {
         create_dir(COUCH, dir);
-        let bin = npm_modules()
-            .join("pouchdb-server")
-            .join("bin")
-            .join("pouchdb-server");
-        if !bin.exists() {
-            panic!(
-                "{COUCH}: {} is missing; run `npm install --prefix target/npm statsd \
-                 pouchdb-server` in the repository",
-                bin.display()
-            );
-        }
-        let (proc, (port, home)) = spawn_until_ready(
+        let bin = npm_file(COUCH, &["pouchdb-server", "bin", "pouchdb-server"]);
+        let (process, (port, home)) = spawn_until_ready(
             COUCH,
             || {
                 let port = free_port();
@@ -1447,23 +1379,21 @@ impl Couch {
                     .arg("--no-color")
                     // log.txt goes to the working directory.
                     .current_dir(&home);
-                (Proc::spawn(COUCH, cmd, &log), (port, home))
+                (Process::spawn(COUCH, cmd, &log), (port, home))
             },
-            |s: &(u16, PathBuf)| probe(&format!("http://127.0.0.1:{}/", s.0)) == 200,
+            |s: &(u16, PathBuf)| probe(&local_url(s.0, "/")) == 200,
         );
-        let log = proc.log.clone();
         Couch {
-            proc,
+            process,
             port,
             dir: home,
-            log,
             admin,
         }
     }
 
     /// `http://127.0.0.1:PORT` followed by `path` (no credentials in it).
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        local_url(self.port, path)
     }
 
     /// The `Authorization` header the helpers send: the admin's, when there is one.
@@ -1479,18 +1409,6 @@ impl Couch {
         let auth = self.auth();
         let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
         http_json(COUCH, "GET", &self.url(path), query, &headers, None)
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.proc.pid()
-    }
-
-    pub fn log_text(&self) -> String {
-        self.proc.log_text()
-    }
-
-    pub fn stop(&mut self) {
-        self.proc.stop();
     }
 
     /// `GET /_all_dbs`.
@@ -1591,9 +1509,8 @@ fn percent_encode(text: &str) -> String {
 /// (`-parent-pid`). The binary is `<repo>/target/pypi/osmem_server/bin/osmem-server`, or
 /// `$OSMEM_SERVER_BIN`.
 pub struct OpenSearch {
-    proc: Proc,
+    pub process: Process,
     pub port: u16,
-    pub log: PathBuf,
 }
 
 impl OpenSearch {
@@ -1617,7 +1534,7 @@ impl OpenSearch {
                 bin.display()
             );
         }
-        let (proc, port) = spawn_until_ready(
+        let (process, port) = spawn_until_ready(
             OPENSEARCH,
             || {
                 let port = free_port();
@@ -1630,29 +1547,16 @@ impl OpenSearch {
                     .arg("-parent-pid")
                     .arg(std::process::id().to_string())
                     .current_dir(dir);
-                (Proc::spawn(OPENSEARCH, cmd, &log), port)
+                (Process::spawn(OPENSEARCH, cmd, &log), port)
             },
-            |port: &u16| probe(&format!("http://127.0.0.1:{port}/")) == 200,
+            |port: &u16| probe(&local_url(*port, "/")) == 200,
         );
-        let log = proc.log.clone();
-        OpenSearch { proc, port, log }
+        OpenSearch { process, port }
     }
 
     /// `http://127.0.0.1:PORT` followed by `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.proc.pid()
-    }
-
-    pub fn log_text(&self) -> String {
-        self.proc.log_text()
-    }
-
-    pub fn stop(&mut self) {
-        self.proc.stop();
+        local_url(self.port, path)
     }
 
     /// `POST /_refresh` (the helpers below do it first).

@@ -22,9 +22,9 @@
 //! export final, with its reason. A 404 there (the database was deleted since) is retried,
 //! after creating it again.
 
-use glint_sdk::export::document::{table_json, tag_members};
+use glint_sdk::export::document::{push_members, table_json, tag_members};
 use glint_sdk::export::{Settings, fields_of, json_string, rfc3339};
-use glint_sdk::http::{HttpError, Request, Response, Url, excerpt, query_escape};
+use glint_sdk::http::{self, HttpError, Request, Response, Url, excerpt, query_escape};
 use glint_sdk::{Batch, ExportError, ExporterPlugin, PluginInfo, Schema};
 
 const NAME: &str = "couchdb";
@@ -53,35 +53,26 @@ impl ExporterPlugin for CouchDb {
     fn export(&mut self, schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {
         let settings = Settings::load();
         let base = settings.required("url", NAME)?.trim().to_string();
-        let db = settings
-            .text("db")
-            .filter(|d| !d.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_DB.to_string());
+        let db = settings.text_or("db", DEFAULT_DB);
         let (body, docs) = format(schema, batches, &settings.tags());
         if docs == 0 {
             return Ok(());
         }
-        let user = settings.text("user").filter(|u| !u.is_empty());
-        let password = settings.text("password").unwrap_or_default();
-        let auth = |request: Request| match &user {
-            Some(user) => request.basic_auth(user, &password),
-            None => request,
-        };
+        let credentials = settings.credentials();
         // A database name may hold `/`, which CouchDB takes escaped in a path.
         let db_url = Url::join(&base, &query_escape(&db));
         let just_checked = self.ready.as_deref() != Some(db_url.as_str());
         if just_checked {
-            let answer = auth(Request::new("PUT", &db_url)).send();
+            let answer = Request::new("PUT", &db_url)
+                .with_credentials(credentials.as_ref())
+                .send();
             judge(&db_url, answer, |s| matches!(s, 201 | 202 | 412))?;
             self.ready = Some(db_url.clone());
         }
         let bulk_url = Url::join(&db_url, "_bulk_docs");
-        let answer = auth(Request::post(
-            &bulk_url,
-            "application/json",
-            body.into_bytes(),
-        ))
-        .send();
+        let answer = Request::post(&bulk_url, "application/json", body.into_bytes())
+            .with_credentials(credentials.as_ref())
+            .send();
         match answer {
             // The database is gone (deleted since this instance made sure of it): made again
             // before the retry. Right after making it, a 404 is the URL's fault: final.
@@ -101,38 +92,21 @@ impl ExporterPlugin for CouchDb {
     }
 }
 
-/// An answer judged as an export: `ok` statuses are fine; no answer, a 5xx, 408 or 429 is
-/// worth a retry; any other status (bad credentials, a bad database name) and a
-/// destination glint refused are final.
+/// An answer judged as an export by `glint_sdk::http::judge` (`ok` statuses are fine; no
+/// answer, a 5xx, 408 or 429 is worth a retry; anything else is final), with what to check
+/// added to a refused login (401, 403).
 fn judge(
     url: &str,
     answer: Result<Response, HttpError>,
     ok: impl Fn(u16) -> bool,
 ) -> Result<Response, ExportError> {
-    match answer {
-        Ok(r) if ok(r.status) => Ok(r),
-        Ok(r) => {
-            let advice = if matches!(r.status, 401 | 403) {
-                format!("; check `user` and `password` in [plugins.{NAME}]")
-            } else {
-                String::new()
-            };
-            let message = format!(
-                "{WHAT} at {url} answered {}: {}{advice}",
-                r.status,
-                excerpt(&r.text())
-            );
-            if r.status >= 500 || r.status == 408 || r.status == 429 {
-                Err(ExportError::Retryable(message))
-            } else {
-                Err(ExportError::Permanent(message))
-            }
-        }
-        Err(e @ HttpError::Transport(_)) => Err(ExportError::Retryable(format!(
-            "{WHAT} at {url} unreachable: {e}"
-        ))),
-        Err(e) => Err(ExportError::Permanent(format!("{WHAT} at {url}: {e}"))),
-    }
+    let status = answer.as_ref().map_or(0, |r| r.status);
+    http::judge(WHAT, url, answer, ok).map_err(|e| match e {
+        ExportError::Permanent(m) if matches!(status, 401 | 403) => ExportError::Permanent(
+            format!("{m}; check `user` and `password` in [plugins.{NAME}]"),
+        ),
+        other => other,
+    })
 }
 
 /// The `_bulk_docs` body and how many documents it holds: one per plugin of every batch.
@@ -155,12 +129,7 @@ fn format(schema: &[Schema], batches: &[Batch], tags: &[(String, String)]) -> (S
             json_string(&time, &mut out);
             out.push_str(",\"hostname\":");
             json_string(&batch.hostname, &mut out);
-            for (name, json) in &tags {
-                out.push(',');
-                json_string(name, &mut out);
-                out.push(':');
-                out.push_str(json);
-            }
+            push_members(&tags, &mut out);
             out.push_str(",\"stats\":");
             table_json(plugin, table, fields_of(schema, plugin), &mut out);
             out.push('}');

@@ -20,14 +20,11 @@
 //! section. A new instance (glint restarted, the plugin re-instantiated) writes a header
 //! before its first line, since it cannot know which columns the file's last header has.
 //!
-//! Errors: a missing directory or a refused one (not granted, not writable) is permanent —
-//! the `file` setting or the grant needs fixing; any other I/O error (a full disk) is
-//! retryable.
+//! Errors (`glint_sdk::export::file`): a missing directory or a refused one (not granted,
+//! not writable) is permanent — the `file` setting or the grant needs fixing; any other I/O
+//! error (a full disk) is retryable.
 
-use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Write as _};
-use std::path::Path;
-
+use glint_sdk::export::file::Output;
 use glint_sdk::export::{Settings, fields_of, rfc3339, table_rows};
 use glint_sdk::{Batch, ExportError, ExporterPlugin, PluginInfo, Schema, Value};
 
@@ -53,53 +50,17 @@ impl ExporterPlugin for Csv {
 
     fn export(&mut self, schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {
         let settings = Settings::load();
-        let file = settings.required("file", NAME)?.trim().to_string();
-        let path = Path::new(&file);
-        if !path.is_absolute() {
-            return Err(ExportError::Permanent(format!(
-                "`file` in [plugins.{NAME}] must be an absolute path, not {file:?}"
-            )));
-        }
         let truncate = settings.boolean("overwrite").unwrap_or(false) && !self.written;
-        let mut out = open(path, truncate)?;
-        let empty = out
-            .metadata()
-            .map(|m| m.len() == 0)
-            .map_err(|e| ExportError::Retryable(format!("CSV file {file}: {e}")))?;
+        let mut out = Output::open(&settings, NAME, "CSV file", truncate)?;
+        let empty = out.is_empty()?;
         // Taken now: if the write fails, the next call starts with a header.
         let last = self.header.take().filter(|_| !empty);
         let (text, header) = format(last, schema, batches);
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|e| ExportError::Retryable(format!("writing CSV file {file}: {e}")))?;
+        out.write(&text)?;
         self.header = header;
         self.written = true;
         Ok(())
     }
-}
-
-/// Opens `path` to append (or, the first time with `overwrite`, to rewrite from empty).
-fn open(path: &Path, truncate: bool) -> Result<File, ExportError> {
-    let mut options = OpenOptions::new();
-    options.create(true);
-    if truncate {
-        options.write(true).truncate(true);
-    } else {
-        options.append(true);
-    }
-    options.open(path).map_err(|e| {
-        let message = format!("cannot open CSV file {}: {e}", path.display());
-        match e.kind() {
-            ErrorKind::NotFound
-            | ErrorKind::PermissionDenied
-            | ErrorKind::NotADirectory
-            | ErrorKind::IsADirectory => ExportError::Permanent(format!(
-                "{message}; check `file` in [plugins.{NAME}]: its directory must exist and be \
-                 the one glint grants this plugin"
-            )),
-            _ => ExportError::Retryable(message),
-        }
-    })
 }
 
 /// The text to append for `batches`, given the columns of the header the file ends under
@@ -185,7 +146,7 @@ glint_sdk::export_exporter!(Csv);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use glint_sdk::{FieldInfo, Table, Unit};
+    use glint_sdk::{FieldInfoExt, Table, Unit, field};
 
     /// A list plugin (network, keyed by interface) with a text field that needs quoting, a
     /// rate counter and a list; a record plugin (mem) with a float, an int and a bool.
@@ -232,13 +193,7 @@ mod tests {
     fn schema() -> Vec<Schema> {
         vec![Schema {
             plugin: "network".into(),
-            fields: vec![FieldInfo {
-                name: "bytes_recv".into(),
-                description: String::new(),
-                unit: Unit::Bytes,
-                is_rate: true,
-                keep_history: false,
-            }],
+            fields: vec![field("bytes_recv", Unit::Bytes, "").rate()],
         }]
     }
 

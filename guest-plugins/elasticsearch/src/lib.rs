@@ -55,22 +55,16 @@ impl ExporterPlugin for Elasticsearch {
     fn export(&mut self, schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {
         let settings = Settings::load();
         let base = settings.required("url", NAME)?.trim().to_string();
-        let index = settings
-            .text("index")
-            .filter(|i| !i.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_INDEX.to_string());
+        let index = settings.text_or("index", DEFAULT_INDEX);
         let body = format(&index, schema, batches, &settings.tags());
         // An empty bulk request is an error to Elasticsearch; nothing to send is a success.
         if body.is_empty() {
             return Ok(());
         }
         let url = Url::join(&base, "_bulk");
-        let mut request = Request::post(&url, "application/x-ndjson", body.into_bytes());
-        if let Some(user) = settings.text("user").filter(|u| !u.is_empty()) {
-            let password = settings.text("password").unwrap_or_default();
-            request = request.basic_auth(&user, &password);
-        }
-        let response = request.deliver("Elasticsearch")?;
+        let response = Request::post(&url, "application/x-ndjson", body.into_bytes())
+            .with_credentials(settings.credentials().as_ref())
+            .deliver("Elasticsearch")?;
         bulk_outcome(&url, &response.text())
     }
 }

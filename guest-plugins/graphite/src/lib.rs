@@ -23,15 +23,16 @@ use std::io::{ErrorKind, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use glint_sdk::export::{Settings, dotted_name, points, unix_seconds};
+use glint_sdk::export::{
+    Settings, decimal_text, dotted_name, points, sanitized, socket_error, socket_target,
+    unix_seconds,
+};
 use glint_sdk::{Batch, ExportError, ExporterPlugin, PluginInfo, Schema};
 
 const NAME: &str = "graphite";
 
 /// What messages call the target.
 const WHAT: &str = "Graphite";
-
-const DEFAULT_PREFIX: &str = "glint";
 
 /// Longest wait to connect, and for each write: an export must end well within the host's
 /// deadline for the call (which kills it), so a silent Carbon is a retry, not a trap.
@@ -53,10 +54,8 @@ impl ExporterPlugin for Graphite {
 
     fn export(&mut self, schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {
         let settings = Settings::load();
-        let address = address(&settings.required("url", NAME)?)?;
-        let prefix = settings
-            .text("prefix")
-            .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+        let address = socket_target(&settings, NAME, "tcp", "Carbon's plaintext port is 2003")?;
+        let prefix = settings.name_prefix();
         let text = format(&prefix, &settings.tags(), schema, batches);
         if text.is_empty() {
             return Ok(());
@@ -66,30 +65,6 @@ impl ExporterPlugin for Graphite {
 }
 
 glint_sdk::export_exporter!(Graphite);
-
-/// `host:port` from `tcp://host:port` or `host:port`; anything else is a permanent error
-/// (a wrong setting does not get better by retrying).
-fn address(url: &str) -> Result<String, ExportError> {
-    let bad = |why: &str| {
-        ExportError::Permanent(format!(
-            "[plugins.{NAME}] url {url:?}: {why}; write tcp://host:port (Carbon's plaintext \
-             port is 2003)"
-        ))
-    };
-    let url = url.trim();
-    let rest = match url.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("tcp") => rest,
-        Some(_) => return Err(bad("the scheme must be tcp")),
-        None => url,
-    };
-    let rest = rest.trim_end_matches('/');
-    match rest.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
-            Ok(rest.to_string())
-        }
-        _ => Err(bad("it needs a host and a port")),
-    }
-}
 
 /// Every numeric cell of every batch as a plaintext line,
 /// `<prefix>.<host>.<plugin>[.<key>].<field>[;tag=value...] <value> <unix seconds>\n`.
@@ -108,23 +83,11 @@ fn format(prefix: &str, tags: &[(String, String)], schema: &[Schema], batches: &
                 out,
                 "{}{suffix} {} {seconds}",
                 dotted_name(prefix, &batch.hostname, &point),
-                value_text(point.value)
+                decimal_text(point.value)
             );
         }
     }
     out
-}
-
-/// A value as Graphite parses it: an integral one without a fraction or exponent
-/// (`1000`, and `0` for `-0`), any other in Rust's shortest round-trip form (`0.25`),
-/// which never has an exponent either.
-fn value_text(value: f64) -> String {
-    // Below 2^63 an integral f64 converts to i64 exactly.
-    if value.fract() == 0.0 && value.abs() < 9.0e18 {
-        format!("{}", value as i64)
-    } else {
-        format!("{value}")
-    }
 }
 
 /// A tag name or value as Graphite takes it in a plaintext line: no `;`, `=`, `!`, `^` or
@@ -132,35 +95,13 @@ fn value_text(value: f64) -> String {
 /// warns it is untested): letters, digits, `_`, `-` and `.` are kept, any other char is
 /// `_`, and an empty text is `_`.
 fn tag_part(text: &str) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if cleaned.is_empty() {
-        "_".to_string()
-    } else {
-        cleaned
-    }
+    sanitized(text, &['_', '-', '.'])
 }
 
 /// Writes `text` over one connection and closes its sending half, so Carbon reads to the
 /// end and nothing is left unsent in a buffer.
 fn send(address: &str, text: &[u8]) -> Result<(), ExportError> {
-    let failed = |doing: &str, e: std::io::Error| {
-        let message = format!("{WHAT} at {address}: {doing} failed: {e}");
-        if e.kind() == ErrorKind::PermissionDenied {
-            // The host refused the destination: retrying will not change that.
-            ExportError::Permanent(format!("{message} (not a destination granted to glint)"))
-        } else {
-            ExportError::Retryable(message)
-        }
-    };
+    let failed = |doing: &str, e| socket_error(WHAT, address, doing, e);
     let mut stream = connect(address).map_err(|e| failed("connecting", e))?;
     // Best effort: without one a write blocks until the host's deadline ends the call.
     let _ = stream.set_write_timeout(Some(TIMEOUT));
@@ -202,7 +143,7 @@ fn connect_one(addr: &SocketAddr) -> std::io::Result<TcpStream> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use glint_sdk::{FieldInfo, Table, Unit, Value};
+    use glint_sdk::{Table, Unit, Value, field};
 
     fn batches() -> (Vec<Schema>, Vec<Batch>) {
         let network = Table {
@@ -229,13 +170,7 @@ mod tests {
         };
         let schema = vec![Schema {
             plugin: "network".into(),
-            fields: vec![FieldInfo {
-                name: "bytes_recv".into(),
-                description: String::new(),
-                unit: Unit::Bytes,
-                is_rate: false,
-                keep_history: false,
-            }],
+            fields: vec![field("bytes_recv", Unit::Bytes, "")],
         }];
         let first = Batch {
             seq: 1,
@@ -281,37 +216,5 @@ mod tests {
             text.lines().next(),
             Some("servers.web.my_box.load.min1;dc=eu_west_1;rack_=r_4 0.25 1700000002")
         );
-    }
-
-    #[test]
-    fn values_print_as_graphite_parses_them() {
-        assert_eq!(value_text(1000.0), "1000");
-        assert_eq!(value_text(-0.0), "0");
-        assert_eq!(value_text(-2.5), "-2.5");
-        assert_eq!(value_text(1e20), "100000000000000000000");
-        assert_eq!(value_text(0.1 + 0.2), "0.30000000000000004");
-        assert_eq!(value_text(1.5e-7), "0.00000015");
-    }
-
-    #[test]
-    fn urls_with_or_without_scheme() {
-        assert_eq!(
-            address("tcp://127.0.0.1:2003").ok().as_deref(),
-            Some("127.0.0.1:2003")
-        );
-        assert_eq!(
-            address(" carbon:2003/ ").ok().as_deref(),
-            Some("carbon:2003")
-        );
-        assert_eq!(
-            address("TCP://[::1]:2003").ok().as_deref(),
-            Some("[::1]:2003")
-        );
-        for bad in ["udp://h:2003", "carbon", "carbon:0", ":2003", "h:port"] {
-            assert!(
-                matches!(address(bad), Err(ExportError::Permanent(m)) if m.contains("tcp://")),
-                "{bad}"
-            );
-        }
     }
 }

@@ -18,19 +18,13 @@
 //! point InfluxDB refuses) is final.
 
 use glint_sdk::export::Settings;
-use glint_sdk::export::influx::line_protocol;
+use glint_sdk::export::influx::{self, TARGET, line_protocol};
 use glint_sdk::http::{Request, Url, query_escape};
 use glint_sdk::{Batch, ExportError, ExporterPlugin, PluginInfo, Schema};
 
 const NAME: &str = "influxdb";
 
-/// What messages call the target.
-const WHAT: &str = "InfluxDB";
-
 const DEFAULT_DB: &str = "glint";
-
-/// The line protocol's content type.
-const CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 
 #[derive(Default)]
 struct InfluxDb;
@@ -47,11 +41,10 @@ struct Target {
 
 impl Target {
     fn from_settings(settings: &Settings) -> Result<Target, ExportError> {
-        let text = |key: &str| settings.text(key).filter(|v| !v.trim().is_empty());
         Ok(Target {
             url: settings.required("url", NAME)?.trim().to_string(),
-            db: text("db").unwrap_or_else(|| DEFAULT_DB.to_string()),
-            auth: text("user").map(|user| (user, settings.text("password").unwrap_or_default())),
+            db: settings.text_or("db", DEFAULT_DB),
+            auth: settings.credentials(),
             prefix: settings.text("prefix").unwrap_or_default(),
             tags: settings.tags(),
         })
@@ -71,13 +64,6 @@ impl Target {
             &self.url,
             &format!("/query?q={}", query_escape(&create_statement(&self.db))),
         )
-    }
-
-    fn authorized(&self, request: Request) -> Request {
-        match &self.auth {
-            Some((user, password)) => request.basic_auth(user, password),
-            None => request,
-        }
     }
 }
 
@@ -116,24 +102,12 @@ impl ExporterPlugin for InfluxDb {
     fn export(&mut self, schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {
         let target = Target::from_settings(&Settings::load())?;
         let body = line_protocol(schema, batches, &target.prefix, &target.tags);
-        if body.is_empty() {
-            return Ok(());
-        }
-        let write = || {
-            target
-                .authorized(Request::post(
-                    &target.write_url(),
-                    CONTENT_TYPE,
-                    body.clone().into_bytes(),
-                ))
-                .deliver(WHAT)
-                .map(|_| ())
-        };
+        let authorized = |r: Request| r.with_credentials(target.auth.as_ref());
+        let write = || influx::write(&target.write_url(), &body, authorized);
         match write() {
             Err(e) if is_database_not_found(&e) => {
-                target
-                    .authorized(Request::new("POST", &target.create_url()))
-                    .deliver(WHAT)
+                authorized(Request::new("POST", &target.create_url()))
+                    .deliver(TARGET)
                     .map_err(|e| context(e, &format!("creating database {:?}", target.db)))?;
                 write()
             }
@@ -147,20 +121,11 @@ glint_sdk::export_exporter!(InfluxDb);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use glint_sdk::{ConfigValue, Table, Value};
-
-    fn settings(entries: &[(&str, &str)]) -> Settings {
-        Settings::from_entries(
-            entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), ConfigValue::Text(v.to_string())))
-                .collect(),
-        )
-    }
+    use glint_sdk::{Table, Value};
 
     #[test]
     fn settings_and_their_defaults() {
-        let t = Target::from_settings(&settings(&[("url", "http://127.0.0.1:8086/")]))
+        let t = Target::from_settings(&Settings::from_text(&[("url", "http://127.0.0.1:8086/")]))
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(t.db, "glint");
         assert_eq!(t.auth, None);
@@ -169,7 +134,7 @@ mod tests {
             t.write_url(),
             "http://127.0.0.1:8086/write?db=glint&precision=ns"
         );
-        let t = Target::from_settings(&settings(&[
+        let t = Target::from_settings(&Settings::from_text(&[
             ("url", "http://h:8086"),
             ("db", "my db"),
             ("user", "me"),
@@ -181,15 +146,18 @@ mod tests {
         assert_eq!(t.tags, [("dc".to_string(), "eu".to_string())]);
         assert_eq!(t.write_url(), "http://h:8086/write?db=my%20db&precision=ns");
         assert!(matches!(
-            Target::from_settings(&settings(&[])),
+            Target::from_settings(&Settings::from_text(&[])),
             Err(ExportError::Permanent(m)) if m.contains("`url`")
         ));
     }
 
     #[test]
     fn a_missing_database_is_created_with_a_quoted_name() {
-        let t = Target::from_settings(&settings(&[("url", "http://h:8086"), ("db", "a\"b")]))
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let t = Target::from_settings(&Settings::from_text(&[
+            ("url", "http://h:8086"),
+            ("db", "a\"b"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(create_statement("a\"b\\"), r#"CREATE DATABASE "a\"b\\""#);
         assert_eq!(
             t.create_url(),

@@ -22,17 +22,11 @@
 //! final.
 
 use glint_sdk::export::Settings;
-use glint_sdk::export::influx::line_protocol;
+use glint_sdk::export::influx::{self, line_protocol};
 use glint_sdk::http::{Request, Url, query_escape};
 use glint_sdk::{Batch, ExportError, ExporterPlugin, PluginInfo, Schema};
 
 const NAME: &str = "influxdb2";
-
-/// What messages call the target.
-const WHAT: &str = "InfluxDB";
-
-/// The line protocol's content type.
-const CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 
 #[derive(Default)]
 struct InfluxDb2;
@@ -73,9 +67,9 @@ impl Target {
         )
     }
 
-    fn request(&self, body: String) -> Request {
-        Request::post(&self.write_url(), CONTENT_TYPE, body.into_bytes())
-            .header("authorization", &format!("Token {}", self.token))
+    /// The token, as InfluxDB 2 takes it.
+    fn authorized(&self, request: Request) -> Request {
+        request.header("authorization", &format!("Token {}", self.token))
     }
 }
 
@@ -90,10 +84,7 @@ impl ExporterPlugin for InfluxDb2 {
     fn export(&mut self, schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {
         let target = Target::from_settings(&Settings::load())?;
         let body = line_protocol(schema, batches, &target.prefix, &target.tags);
-        if body.is_empty() {
-            return Ok(());
-        }
-        target.request(body).deliver(WHAT).map(|_| ())
+        influx::write(&target.write_url(), &body, |r| target.authorized(r))
     }
 }
 
@@ -102,20 +93,12 @@ glint_sdk::export_exporter!(InfluxDb2);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use glint_sdk::{ConfigValue, Table, Value};
-
-    fn settings(entries: &[(&str, &str)]) -> Settings {
-        Settings::from_entries(
-            entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), ConfigValue::Text(v.to_string())))
-                .collect(),
-        )
-    }
+    use glint_sdk::export::influx::CONTENT_TYPE;
+    use glint_sdk::{Table, Value};
 
     #[test]
     fn the_request_names_org_bucket_and_token() {
-        let t = Target::from_settings(&settings(&[
+        let t = Target::from_settings(&Settings::from_text(&[
             ("url", "http://127.0.0.1:8428/"),
             ("org", "my org"),
             ("bucket", "glint&co"),
@@ -126,7 +109,7 @@ mod tests {
             t.write_url(),
             "http://127.0.0.1:8428/api/v2/write?org=my%20org&bucket=glint%26co&precision=ns"
         );
-        let request = t.request("x v=1 1\n".to_string());
+        let request = t.authorized(influx::request(&t.write_url(), "x v=1 1\n"));
         assert_eq!(request.method, "POST");
         assert!(
             request
@@ -156,7 +139,7 @@ mod tests {
                 all.into_iter().filter(|(k, _)| *k != missing).collect();
             assert!(
                 matches!(
-                    Target::from_settings(&settings(&entries)),
+                    Target::from_settings(&Settings::from_text(&entries)),
                     Err(ExportError::Permanent(m)) if m.contains(&format!("`{missing}`"))
                 ),
                 "{missing}"

@@ -13,16 +13,13 @@
 //! column included), dotted columns nested, as glint's API renders them. JSON escapes line
 //! breaks inside strings, so a document never spans two lines.
 //!
-//! Errors: a missing directory or a refused one (not granted, not writable) is permanent —
-//! the `file` setting or the grant needs fixing; any other I/O error (a full disk) is
-//! retryable.
-
-use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Write as _};
-use std::path::Path;
+//! Errors (`glint_sdk::export::file`): a missing directory or a refused one (not granted,
+//! not writable) is permanent — the `file` setting or the grant needs fixing; any other I/O
+//! error (a full disk) is retryable.
 
 use glint_sdk::export::Settings;
 use glint_sdk::export::document::batch_json;
+use glint_sdk::export::file::Output;
 use glint_sdk::{Batch, ExportError, ExporterPlugin, PluginInfo, Schema};
 
 const NAME: &str = "json";
@@ -40,40 +37,9 @@ impl ExporterPlugin for Json {
 
     fn export(&mut self, schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {
         let settings = Settings::load();
-        let file = settings.required("file", NAME)?.trim().to_string();
-        let path = Path::new(&file);
-        if !path.is_absolute() {
-            return Err(ExportError::Permanent(format!(
-                "`file` in [plugins.{NAME}] must be an absolute path, not {file:?}"
-            )));
-        }
-        let text = format(schema, batches, &settings.tags());
-        let mut out = open(path)?;
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|e| ExportError::Retryable(format!("writing JSON file {file}: {e}")))
+        let mut out = Output::open(&settings, NAME, "JSON file", false)?;
+        out.write(&format(schema, batches, &settings.tags()))
     }
-}
-
-/// Opens `path` to append, creating it.
-fn open(path: &Path) -> Result<File, ExportError> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| {
-            let message = format!("cannot open JSON file {}: {e}", path.display());
-            match e.kind() {
-                ErrorKind::NotFound
-                | ErrorKind::PermissionDenied
-                | ErrorKind::NotADirectory
-                | ErrorKind::IsADirectory => ExportError::Permanent(format!(
-                    "{message}; check `file` in [plugins.{NAME}]: its directory must exist and \
-                     be the one glint grants this plugin"
-                )),
-                _ => ExportError::Retryable(message),
-            }
-        })
 }
 
 /// The lines to append: one document per batch, oldest first.

@@ -26,7 +26,9 @@
 
 use std::fmt::Write as _;
 
-use glint_sdk::export::{Settings, json_string, points, unix_millis};
+use glint_sdk::export::{
+    Settings, integer_text, json_string, json_strings, points, sanitized, unix_millis,
+};
 use glint_sdk::http::{Request, Url};
 use glint_sdk::{Batch, ExportError, ExporterPlugin, PluginInfo, Schema};
 
@@ -34,8 +36,6 @@ const NAME: &str = "opentsdb";
 
 /// What messages call the target.
 const WHAT: &str = "OpenTSDB";
-
-const DEFAULT_PREFIX: &str = "glint";
 
 /// Most data points in one request (150-200 bytes each: a request of up to about 1 MB).
 /// OpenTSDB holds a whole request in memory to parse it and limits its size
@@ -60,9 +60,7 @@ impl ExporterPlugin for OpenTsdb {
     fn export(&mut self, schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {
         let settings = Settings::load();
         let url = Url::join(settings.required("url", NAME)?.trim(), "/api/put");
-        let prefix = settings
-            .text("prefix")
-            .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+        let prefix = settings.name_prefix();
         // Any failed request fails the call, and the host sends every batch again later.
         // The requests already accepted are sent again with them: harmless for a time
         // series store, where a point written twice at the same time is stored once.
@@ -123,18 +121,11 @@ fn data_points(
             json_string(&sanitize(&metric), &mut json);
             let _ = write!(
                 json,
-                ",\"timestamp\":{millis},\"value\":{},\"tags\":{{",
+                ",\"timestamp\":{millis},\"value\":{},\"tags\":",
                 value_text(point.value)
             );
-            for (i, (k, v)) in point_tags.iter().enumerate() {
-                if i > 0 {
-                    json.push(',');
-                }
-                json_string(k, &mut json);
-                json.push(':');
-                json_string(v, &mut json);
-            }
-            json.push_str("}}");
+            json_strings(&point_tags, &mut json);
+            json.push('}');
             out.push(json);
         }
     }
@@ -153,21 +144,7 @@ fn bodies(points: &[String]) -> Vec<String> {
 /// are kept, any other char (a space, `:`, a non-ASCII letter) becomes `_`, and an empty
 /// text is `_` (OpenTSDB refuses an empty tag value).
 fn sanitize(text: &str) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if cleaned.is_empty() {
-        "_".to_string()
-    } else {
-        cleaned
-    }
+    sanitized(text, &['-', '_', '.', '/'])
 }
 
 /// A value as a JSON number: an integral one without a fraction (`1000`; OpenTSDB stores
@@ -175,11 +152,7 @@ fn sanitize(text: &str) -> String {
 /// that is shorter (`0.25`, `1e-7`), which JSON allows.
 fn value_text(value: f64) -> String {
     // Up to 2^53 every integer is exact in an f64, and in OpenTSDB's 64-bit integers.
-    if value.fract() == 0.0 && value.abs() <= 9_007_199_254_740_992.0 {
-        format!("{}", value as i64)
-    } else {
-        format!("{value:?}")
-    }
+    integer_text(value, 9_007_199_254_740_992.0).unwrap_or_else(|| format!("{value:?}"))
 }
 
 #[cfg(test)]

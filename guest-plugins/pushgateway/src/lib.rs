@@ -76,8 +76,8 @@ glint_sdk::export_exporter!(Pushgateway);
 struct Target {
     url: String,
     job: String,
-    user: Option<String>,
-    password: Option<String>,
+    /// User and password, for HTTP basic authentication.
+    auth: Option<(String, String)>,
     tags: Vec<(String, String)>,
 }
 
@@ -105,8 +105,7 @@ impl Target {
         Ok(Target {
             url,
             job,
-            user: settings.text("user").filter(|u| !u.is_empty()),
-            password: settings.text("password"),
+            auth: settings.credentials(),
             tags,
         })
     }
@@ -135,13 +134,12 @@ fn grouping_label_name(name: &str) -> bool {
 fn push_request(target: &Target, schema: &[Schema], batches: &[Batch]) -> Option<Request> {
     let batch = batches.last().filter(|b| !b.tables.is_empty())?;
     let url = push_url(&target.url, &target.job, &batch.hostname, &target.tags);
-    let request = Request::new("PUT", &url)
-        .header("content-type", CONTENT_TYPE)
-        .body(page(schema, batch).into_bytes());
-    Some(match &target.user {
-        Some(user) => request.basic_auth(user, target.password.as_deref().unwrap_or("")),
-        None => request,
-    })
+    Some(
+        Request::new("PUT", &url)
+            .header("content-type", CONTENT_TYPE)
+            .body(page(schema, batch).into_bytes())
+            .with_credentials(target.auth.as_ref()),
+    )
 }
 
 /// `<base>/metrics/job/<job>/instance/<hostname>[/<tag>/<value>...]`.
@@ -421,8 +419,7 @@ mod tests {
             Target {
                 url: "http://127.0.0.1:9091".into(),
                 job: "glint".into(),
-                user: None,
-                password: None,
+                auth: None,
                 tags: Vec::new(),
             }
         );

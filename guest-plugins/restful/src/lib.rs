@@ -42,12 +42,10 @@ impl ExporterPlugin for Restful {
         let settings = Settings::load();
         let url = settings.required("url", NAME)?.trim().to_string();
         let body = format(schema, batches, &settings.tags());
-        let mut request = Request::post(&url, "application/json", body.into_bytes());
-        if let Some(user) = settings.text("user").filter(|u| !u.is_empty()) {
-            let password = settings.text("password").unwrap_or_default();
-            request = request.basic_auth(&user, &password);
-        }
-        request.deliver("RESTful target").map(|_| ())
+        Request::post(&url, "application/json", body.into_bytes())
+            .with_credentials(settings.credentials().as_ref())
+            .deliver("RESTful target")
+            .map(|_| ())
     }
 }
 

@@ -1,15 +1,21 @@
 //! What exporters share: their settings (read once from the config section), the rows and
-//! numeric points of a batch with what each column is, tags, and the names time-series
-//! targets use (`prefix.host.plugin.key.field`).
+//! numeric points of a batch with what each column is, tags, the names time-series
+//! targets use (`prefix.host.plugin.key.field`) and how they write numbers, and the socket
+//! address and socket errors of the targets reached without HTTP.
 
 use crate::{Batch, ConfigValue, ExportError, FieldInfo, Schema, Table, Unit, Value};
 pub mod document;
+pub mod file;
 pub mod influx;
 pub mod prometheus;
 
 /// Never exported: the seconds since a plugin's previous update say nothing about the
 /// machine, and every target stamps points with their own time.
 pub const TIME_SINCE_UPDATE: &str = "time_since_update";
+
+/// The `prefix` the metric names of Graphite, StatsD and OpenTSDB start with when none is
+/// set: the program they come from.
+pub const DEFAULT_PREFIX: &str = "glint";
 
 /// An exporter's config section (`[plugins.NAME]`), with the manifest's defaults under it.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +34,16 @@ impl Settings {
     /// Settings from (key, value) pairs: for tests.
     pub fn from_entries(entries: Vec<(String, ConfigValue)>) -> Settings {
         Settings { entries }
+    }
+
+    /// Settings from (key, text) pairs: for tests.
+    pub fn from_text(entries: &[(&str, &str)]) -> Settings {
+        Settings::from_entries(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), ConfigValue::Text(v.to_string())))
+                .collect(),
+        )
     }
 
     pub fn get(&self, key: &str) -> Option<&ConfigValue> {
@@ -53,6 +69,27 @@ impl Settings {
                 "no `{key}` in [plugins.{plugin}]: set it in glint's config"
             ))),
         }
+    }
+
+    /// A text setting, or `default` when it is unset or blank (`db`, `index`).
+    pub fn text_or(&self, key: &str, default: &str) -> String {
+        self.text(key)
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_string())
+    }
+
+    /// `prefix`, the first part of every metric name (Graphite, StatsD, OpenTSDB):
+    /// [`DEFAULT_PREFIX`] when unset; an empty one is kept (the names have no prefix).
+    pub fn name_prefix(&self) -> String {
+        self.text("prefix")
+            .unwrap_or_else(|| DEFAULT_PREFIX.to_string())
+    }
+
+    /// `user` and `password`, for HTTP basic authentication: none when `user` is unset or
+    /// blank; no `password` is an empty one.
+    pub fn credentials(&self) -> Option<(String, String)> {
+        let user = self.text("user").filter(|u| !u.trim().is_empty())?;
+        Some((user, self.text("password").unwrap_or_default()))
     }
 
     pub fn int(&self, key: &str) -> Option<i64> {
@@ -130,6 +167,20 @@ pub fn number(value: &Value) -> Option<f64> {
         Value::Boolean(b) => Some(if *b { 1.0 } else { 0.0 }),
         _ => None,
     }
+}
+
+/// `value` as an integer (`1000`, and `0` for `-0`) when it is integral and at most `max` in
+/// magnitude; none otherwise. Below 2^63 an integral f64 converts to i64 exactly, so `max`
+/// stays under that; a target may want less (the integers it stores exactly).
+pub fn integer_text(value: f64, max: f64) -> Option<String> {
+    (value.fract() == 0.0 && value.abs() <= max).then(|| format!("{}", value as i64))
+}
+
+/// A number as Graphite and StatsD parse it: an integral one without a fraction or exponent
+/// (`1000`, and `0` for `-0`), any other in Rust's shortest round-trip form (`0.25`), which
+/// never has an exponent either.
+pub fn decimal_text(value: f64) -> String {
+    integer_text(value, 9.0e18).unwrap_or_else(|| format!("{value}"))
 }
 
 /// A key cell as text: `eth0`, `/`, `1234`.
@@ -232,13 +283,14 @@ pub fn points<'a>(schema: &'a [Schema], batch: &'a Batch) -> Vec<Point<'a>> {
         .collect()
 }
 
-/// One part of a dotted metric name: dots, spaces and slashes would split or break it, so
-/// each becomes `_` (`/var/log` → `_var_log`); an empty part is `_`.
-pub fn name_part(part: &str) -> String {
-    let cleaned: String = part
+/// `text` as a target that allows only some chars in a name takes it: each char that is
+/// neither an ASCII letter or digit nor one of `keep` (each target has its own) becomes `_`,
+/// and an empty text is `_`.
+pub fn sanitized(text: &str, keep: &[char]) -> String {
+    let cleaned: String = text
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+            if c.is_ascii_alphanumeric() || keep.contains(&c) {
                 c
             } else {
                 '_'
@@ -250,6 +302,12 @@ pub fn name_part(part: &str) -> String {
     } else {
         cleaned
     }
+}
+
+/// One part of a dotted metric name: dots, spaces and slashes would split or break it, so
+/// each becomes `_` (`/var/log` → `_var_log`); an empty part is `_`.
+pub fn name_part(part: &str) -> String {
+    sanitized(part, &['_', '-'])
 }
 
 /// `prefix.host.plugin[.key].field`, each part cleaned by [`name_part`] (the prefix may
@@ -267,6 +325,49 @@ pub fn dotted_name(prefix: &str, host: &str, point: &Point<'_>) -> String {
     }
     parts.push(name_part(point.field));
     parts.join(".")
+}
+
+/// `host:port` from the `url` setting of a target reached over a plain socket (Graphite over
+/// TCP, StatsD over UDP): `<scheme>://host:port` or just `host:port`, a trailing `/` ignored.
+/// Anything else is a permanent error (a wrong setting does not get better by retrying)
+/// that says what to write, with `hint` (`StatsD's port is 8125`).
+pub fn socket_target(
+    settings: &Settings,
+    plugin: &str,
+    scheme: &str,
+    hint: &str,
+) -> Result<String, ExportError> {
+    let url = settings.required("url", plugin)?;
+    let bad = |why: &str| {
+        ExportError::Permanent(format!(
+            "[plugins.{plugin}] url {url:?}: {why}; write {scheme}://host:port ({hint})"
+        ))
+    };
+    let trimmed = url.trim();
+    let rest = match trimmed.split_once("://") {
+        Some((given, rest)) if given.eq_ignore_ascii_case(scheme) => rest,
+        Some(_) => return Err(bad(format!("the scheme must be {scheme}").as_str())),
+        None => trimmed,
+    };
+    let rest = rest.trim_end_matches('/');
+    match rest.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
+            Ok(rest.to_string())
+        }
+        _ => Err(bad("it needs a host and a port")),
+    }
+}
+
+/// A socket operation that failed (`doing`: `connecting`, `sending`) in an export to `what`
+/// at `address`: permanent when the host refused the destination (permission denied: it is
+/// not granted, and retrying will not change that), retryable otherwise.
+pub fn socket_error(what: &str, address: &str, doing: &str, e: std::io::Error) -> ExportError {
+    let message = format!("{what} at {address}: {doing} failed: {e}");
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        ExportError::Permanent(format!("{message} (not a destination granted to glint)"))
+    } else {
+        ExportError::Retryable(message)
+    }
 }
 
 /// A batch's time in whole seconds / milliseconds since the Unix epoch.
@@ -346,6 +447,20 @@ fn json_list<T>(items: &[T], out: &mut String, each: impl Fn(&T, &mut String)) {
     out.push(']');
 }
 
+/// An object of string members, `{"k":"v",...}`, in the order given.
+pub fn json_strings<K: AsRef<str>, V: AsRef<str>>(members: &[(K, V)], out: &mut String) {
+    out.push('{');
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(name.as_ref(), out);
+        out.push(':');
+        json_string(value.as_ref(), out);
+    }
+    out.push('}');
+}
+
 /// A JSON string literal.
 pub fn json_string(s: &str, out: &mut String) {
     use std::fmt::Write as _;
@@ -423,24 +538,12 @@ pub fn json_row(row: &Row<'_>, extra: &[(&str, String)], out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Layout, PluginKind};
+    use crate::{FieldInfoExt, Layout, PluginKind, field};
 
     fn batch() -> (Vec<Schema>, Batch) {
         let fields = vec![
-            FieldInfo {
-                name: "bytes_recv".into(),
-                description: String::new(),
-                unit: Unit::Bytes,
-                is_rate: true,
-                keep_history: false,
-            },
-            FieldInfo {
-                name: "alias".into(),
-                description: String::new(),
-                unit: Unit::Text,
-                is_rate: false,
-                keep_history: false,
-            },
+            field("bytes_recv", Unit::Bytes, "").rate(),
+            field("alias", Unit::Text, ""),
         ];
         let _ = (Layout::List, PluginKind::Exporter);
         let table = Table {
@@ -531,5 +634,133 @@ mod tests {
         assert!(
             matches!(s.required("url", "x"), Err(ExportError::Permanent(m)) if m.contains("`url`"))
         );
+        assert_eq!(s.text_or("port", "1"), "8086");
+        assert_eq!(s.credentials(), None);
+    }
+
+    #[test]
+    fn defaults_and_credentials() {
+        let s = Settings::from_text(&[("db", " "), ("user", "me")]);
+        assert_eq!(s.text_or("db", "glint"), "glint", "blank is unset");
+        assert_eq!(s.text_or("index", "glint"), "glint");
+        assert_eq!(s.name_prefix(), "glint");
+        assert_eq!(Settings::from_text(&[("prefix", "")]).name_prefix(), "");
+        assert_eq!(s.credentials(), Some(("me".to_string(), String::new())));
+        let s = Settings::from_text(&[("user", " "), ("password", "p")]);
+        assert_eq!(s.credentials(), None, "no user, no authentication");
+    }
+
+    #[test]
+    fn numbers_as_integers_where_they_are_integral() {
+        assert_eq!(decimal_text(1000.0), "1000");
+        assert_eq!(decimal_text(-0.0), "0");
+        assert_eq!(decimal_text(-5.0), "-5");
+        assert_eq!(decimal_text(-2.5), "-2.5");
+        assert_eq!(decimal_text(0.5), "0.5");
+        assert_eq!(decimal_text(1e20), "100000000000000000000");
+        assert_eq!(decimal_text(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(decimal_text(1.5e-7), "0.00000015");
+        assert_eq!(
+            integer_text(9e15, 9e15).as_deref(),
+            Some("9000000000000000")
+        );
+        assert_eq!(integer_text(9e15 + 2.0, 9e15), None);
+        assert_eq!(integer_text(0.5, 9e15), None);
+    }
+
+    #[test]
+    fn sanitized_keeps_letters_digits_and_what_it_is_told() {
+        assert_eq!(sanitized("a-Z_0./b", &['-', '_', '.', '/']), "a-Z_0./b");
+        assert_eq!(sanitized("eth 0:1", &[]), "eth_0_1");
+        assert_eq!(sanitized("été", &[]), "_t_");
+        assert_eq!(sanitized("", &[]), "_");
+        assert_eq!(name_part("/var/my.log"), "_var_my_log");
+    }
+
+    #[test]
+    fn socket_targets_with_or_without_scheme() {
+        let target = |url: &str, scheme: &str| {
+            socket_target(
+                &Settings::from_text(&[("url", url)]),
+                "x",
+                scheme,
+                "the port",
+            )
+        };
+        assert_eq!(
+            target("tcp://127.0.0.1:2003", "tcp").ok().as_deref(),
+            Some("127.0.0.1:2003")
+        );
+        assert_eq!(
+            target(" carbon:2003/ ", "tcp").ok().as_deref(),
+            Some("carbon:2003")
+        );
+        assert_eq!(
+            target("TCP://[::1]:2003", "tcp").ok().as_deref(),
+            Some("[::1]:2003")
+        );
+        assert_eq!(
+            target("udp://127.0.0.1:8125", "udp").ok().as_deref(),
+            Some("127.0.0.1:8125")
+        );
+        assert_eq!(
+            target("statsd:8125", "udp").ok().as_deref(),
+            Some("statsd:8125")
+        );
+        for (bad, scheme) in [
+            ("udp://h:2003", "tcp"),
+            ("carbon", "tcp"),
+            ("carbon:0", "tcp"),
+            (":2003", "tcp"),
+            ("h:port", "tcp"),
+            ("tcp://h:8125", "udp"),
+            ("statsd", "udp"),
+            ("h:99999", "udp"),
+        ] {
+            assert!(
+                matches!(target(bad, scheme), Err(ExportError::Permanent(m))
+                    if m.contains(&format!("{scheme}://host:port (the port)"))
+                        && m.starts_with("[plugins.x] url ")),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            socket_target(&Settings::default(), "x", "tcp", "the port"),
+            Err(ExportError::Permanent(m)) if m.contains("`url`")
+        ));
+    }
+
+    #[test]
+    fn a_refused_destination_is_permanent_other_socket_errors_retryable() {
+        use std::io::{Error, ErrorKind};
+        let refused = socket_error(
+            "StatsD",
+            "h:1",
+            "sending",
+            Error::from(ErrorKind::PermissionDenied),
+        );
+        assert!(
+            matches!(refused, ExportError::Permanent(m) if m.starts_with("StatsD at h:1: sending failed: ")
+                && m.ends_with(" (not a destination granted to glint)"))
+        );
+        let down = socket_error(
+            "Graphite",
+            "h:1",
+            "connecting",
+            Error::from(ErrorKind::ConnectionRefused),
+        );
+        assert!(
+            matches!(down, ExportError::Retryable(m) if m.starts_with("Graphite at h:1: connecting failed: "))
+        );
+    }
+
+    #[test]
+    fn string_objects() {
+        let mut out = String::new();
+        json_strings(&[("a", "x\"y"), ("b\n", "")], &mut out);
+        assert_eq!(out, r#"{"a":"x\"y","b\n":""}"#);
+        out.clear();
+        json_strings::<&str, &str>(&[], &mut out);
+        assert_eq!(out, "{}");
     }
 }

@@ -116,30 +116,53 @@ impl Request {
         send(self)
     }
 
-    /// Sends it and judges the answer as an export: 2xx is delivered; no answer, a 5xx,
-    /// 408 or 429 is worth a retry; any other answer (a 4xx: bad data, bad credentials) and
-    /// a destination glint refused are permanent. `what` names the target in messages.
+    /// HTTP basic authentication when there are `credentials` (user, password), as
+    /// [`crate::export::Settings::credentials`] reads them.
+    pub fn with_credentials(self, credentials: Option<&(String, String)>) -> Request {
+        match credentials {
+            Some((user, password)) => self.basic_auth(user, password),
+            None => self,
+        }
+    }
+
+    /// Sends it and judges the answer as an export ([`judge`]): 2xx is delivered. `what`
+    /// names the target in messages.
     pub fn deliver(self, what: &str) -> Result<Response, ExportError> {
         let url = self.url.clone();
-        match send(self) {
-            Ok(r) if (200..300).contains(&r.status) => Ok(r),
-            Ok(r) => {
-                let message = format!(
-                    "{what} at {url} answered {}: {}",
-                    r.status,
-                    excerpt(&r.text())
-                );
-                if r.status >= 500 || r.status == 408 || r.status == 429 {
-                    Err(ExportError::Retryable(message))
-                } else {
-                    Err(ExportError::Permanent(message))
-                }
+        judge(what, &url, send(self), |status| {
+            (200..300).contains(&status)
+        })
+    }
+}
+
+/// An answer to a request to `url` judged as an export: a status `ok` accepts is delivered;
+/// no answer, a 5xx, 408 or 429 is worth a retry; any other answer (a 4xx: bad data, bad
+/// credentials) and a destination glint refused are permanent. `what` names the target in
+/// messages.
+pub fn judge(
+    what: &str,
+    url: &str,
+    answer: Result<Response, HttpError>,
+    ok: impl Fn(u16) -> bool,
+) -> Result<Response, ExportError> {
+    match answer {
+        Ok(r) if ok(r.status) => Ok(r),
+        Ok(r) => {
+            let message = format!(
+                "{what} at {url} answered {}: {}",
+                r.status,
+                excerpt(&r.text())
+            );
+            if r.status >= 500 || r.status == 408 || r.status == 429 {
+                Err(ExportError::Retryable(message))
+            } else {
+                Err(ExportError::Permanent(message))
             }
-            Err(e @ HttpError::Transport(_)) => Err(ExportError::Retryable(format!(
-                "{what} at {url} unreachable: {e}"
-            ))),
-            Err(e) => Err(ExportError::Permanent(format!("{what} at {url}: {e}"))),
         }
+        Err(e @ HttpError::Transport(_)) => Err(ExportError::Retryable(format!(
+            "{what} at {url} unreachable: {e}"
+        ))),
+        Err(e) => Err(ExportError::Permanent(format!("{what} at {url}: {e}"))),
     }
 }
 
@@ -380,5 +403,50 @@ mod tests {
         ));
         assert_eq!(Url::join("http://h:1/", "/api/put"), "http://h:1/api/put");
         assert_eq!(query_escape("a b&c"), "a%20b%26c");
+    }
+
+    #[test]
+    fn answers_judged_as_exports() {
+        let answer = |status: u16| -> Result<Response, HttpError> {
+            Ok(Response {
+                status,
+                headers: Vec::new(),
+                body: b"no\n  such\tthing".to_vec(),
+            })
+        };
+        let two_xx = |s: u16| (200..300).contains(&s);
+        let judged =
+            |answer: Result<Response, HttpError>| judge("Target", "http://h:1/x", answer, two_xx);
+        assert!(judged(answer(204)).is_ok());
+        assert!(matches!(
+            judged(answer(404)),
+            Err(ExportError::Permanent(m)) if m == "Target at http://h:1/x answered 404: no such thing"
+        ));
+        for status in [500, 503, 408, 429] {
+            assert!(
+                matches!(judged(answer(status)), Err(ExportError::Retryable(_))),
+                "{status}"
+            );
+        }
+        assert!(matches!(
+            judged(Err(HttpError::Transport("connection refused".into()))),
+            Err(ExportError::Retryable(m)) if m == "Target at http://h:1/x unreachable: connection refused"
+        ));
+        assert!(matches!(
+            judged(Err(HttpError::Denied("h:1 is not a granted destination".into()))),
+            Err(ExportError::Permanent(m)) if m.contains("refused by glint")
+        ));
+        assert!(judge("Target", "u", answer(412), |s| s == 412).is_ok());
+    }
+
+    #[test]
+    fn credentials_only_when_given() {
+        let auth = |r: Request| r.headers;
+        assert!(auth(Request::get("http://h").with_credentials(None)).is_empty());
+        let credentials = ("u".to_string(), "p".to_string());
+        assert_eq!(
+            auth(Request::get("http://h").with_credentials(Some(&credentials))),
+            [("authorization".to_string(), "Basic dTpw".to_string())]
+        );
     }
 }

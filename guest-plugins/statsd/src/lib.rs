@@ -15,11 +15,10 @@
 //! out, booleans are 0 and 1. UDP has no answer: a send that fails is retried later, a sent
 //! batch is delivered.
 
-use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
-use glint_sdk::export::{Settings, dotted_name, points};
+use glint_sdk::export::{Settings, decimal_text, dotted_name, points, socket_error, socket_target};
 use glint_sdk::input::glint::plugin::log::Level;
 use glint_sdk::{Batch, ExportError, ExporterPlugin, PluginInfo, Schema};
 
@@ -27,8 +26,6 @@ const NAME: &str = "statsd";
 
 /// What messages call the target.
 const WHAT: &str = "StatsD";
-
-const DEFAULT_PREFIX: &str = "glint";
 
 /// Largest datagram sent, in bytes: a 1500-byte Ethernet MTU less the largest IPv4 header
 /// (60, options included; IPv6's is 40) and the UDP header (8), StatsD's own recommendation
@@ -56,10 +53,8 @@ impl ExporterPlugin for Statsd {
 
     fn export(&mut self, schema: &[Schema], batches: &[Batch]) -> Result<(), ExportError> {
         let settings = Settings::load();
-        let address = address(&settings.required("url", NAME)?)?;
-        let prefix = settings
-            .text("prefix")
-            .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+        let address = socket_target(&settings, NAME, "udp", "StatsD's port is 8125")?;
+        let prefix = settings.name_prefix();
         if !self.warned_tags && !settings.tags().is_empty() {
             self.warned_tags = true;
             glint_sdk::log(
@@ -84,29 +79,6 @@ impl ExporterPlugin for Statsd {
 
 glint_sdk::export_exporter!(Statsd);
 
-/// `host:port` from `udp://host:port` or `host:port`; anything else is a permanent error
-/// (a wrong setting does not get better by retrying).
-fn address(url: &str) -> Result<String, ExportError> {
-    let bad = |why: &str| {
-        ExportError::Permanent(format!(
-            "[plugins.{NAME}] url {url:?}: {why}; write udp://host:port (StatsD's port is 8125)"
-        ))
-    };
-    let url = url.trim();
-    let rest = match url.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("udp") => rest,
-        Some(_) => return Err(bad("the scheme must be udp")),
-        None => url,
-    };
-    let rest = rest.trim_end_matches('/');
-    match rest.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
-            Ok(rest.to_string())
-        }
-        _ => Err(bad("it needs a host and a port")),
-    }
-}
-
 /// The gauges of `batch`, one line each, packed into datagrams of at most
 /// [`MAX_DATAGRAM`] bytes; a line is never split, and one longer than that goes alone.
 ///
@@ -120,9 +92,9 @@ fn datagrams(prefix: &str, schema: &[Schema], batch: &Batch) -> Vec<String> {
         let name = dotted_name(prefix, &batch.hostname, &point);
         // `-0.0 < 0.0` is false: a negative zero is written as `0`.
         let lines = if point.value < 0.0 {
-            format!("{name}:0|g\n{name}:{}|g", value_text(point.value))
+            format!("{name}:0|g\n{name}:{}|g", decimal_text(point.value))
         } else {
-            format!("{name}:{}|g", value_text(point.value))
+            format!("{name}:{}|g", decimal_text(point.value))
         };
         if !current.is_empty() && current.len() + 1 + lines.len() > MAX_DATAGRAM {
             grams.push(std::mem::take(&mut current));
@@ -138,30 +110,10 @@ fn datagrams(prefix: &str, schema: &[Schema], batch: &Batch) -> Vec<String> {
     grams
 }
 
-/// A value as StatsD parses it: an integral one without a fraction or exponent (`1000`,
-/// and `0` for `-0`), any other in Rust's shortest round-trip form (`0.25`), which never
-/// has an exponent either.
-fn value_text(value: f64) -> String {
-    // Below 2^63 an integral f64 converts to i64 exactly.
-    if value.fract() == 0.0 && value.abs() < 9.0e18 {
-        format!("{}", value as i64)
-    } else {
-        format!("{value}")
-    }
-}
-
 /// Sends each datagram to `address` from an ephemeral port. Gauges keep only their last
 /// value, so a retry after a send that failed halfway resends the first datagrams harmlessly.
 fn send(address: &str, grams: &[String]) -> Result<(), ExportError> {
-    let failed = |doing: &str, e: std::io::Error| {
-        let message = format!("{WHAT} at {address}: {doing} failed: {e}");
-        if e.kind() == ErrorKind::PermissionDenied {
-            // The host refused the destination: retrying will not change that.
-            ExportError::Permanent(format!("{message} (not a destination granted to glint)"))
-        } else {
-            ExportError::Retryable(message)
-        }
-    };
+    let failed = |doing: &str, e| socket_error(WHAT, address, doing, e);
     let target: SocketAddr = address
         .to_socket_addrs()
         .map_err(|e| failed("resolving", e))?
@@ -274,22 +226,5 @@ mod tests {
         assert_eq!(grams.len(), 3, "{grams:?}");
         assert!(grams[0].ends_with(".bytes_recv:1000|g") && !grams[0].contains('\n'));
         assert!(grams[1].ends_with(".is_up:0|g") && !grams[1].contains('\n'));
-    }
-
-    #[test]
-    fn urls_with_or_without_scheme() {
-        assert_eq!(
-            address("udp://127.0.0.1:8125").ok().as_deref(),
-            Some("127.0.0.1:8125")
-        );
-        assert_eq!(address("statsd:8125").ok().as_deref(), Some("statsd:8125"));
-        for bad in ["tcp://h:8125", "statsd", "h:99999"] {
-            assert!(
-                matches!(address(bad), Err(ExportError::Permanent(m)) if m.contains("udp://")),
-                "{bad}"
-            );
-        }
-        assert_eq!(value_text(-5.0), "-5");
-        assert_eq!(value_text(0.5), "0.5");
     }
 }

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use glint_sdk::export::Settings;
+use glint_sdk::export::{Settings, json_strings};
 use glint_sdk::http::{HttpError, Request, Url};
 use glint_sdk::{Batch, ExportError, ExporterPlugin, PluginInfo, Schema};
 
@@ -86,7 +86,9 @@ impl ExporterPlugin for HttpOut {
             },
         ));
 
-        Err(ExportError::Permanent(json_object(&report)))
+        let mut json = String::new();
+        json_strings(&report, &mut json);
+        Err(ExportError::Permanent(json))
     }
 }
 
@@ -102,46 +104,4 @@ fn attempt(url: &str) -> String {
     }
 }
 
-/// `{"key":"value",...}` on one line.
-fn json_object(entries: &[(&str, String)]) -> String {
-    let fields: Vec<String> = entries
-        .iter()
-        .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
-        .collect();
-    format!("{{{}}}", fields.join(","))
-}
-
-/// A JSON string literal: quotes, backslashes and control characters escaped.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 glint_sdk::export_exporter!(HttpOut);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_report_is_one_line_of_json() {
-        let report = json_object(&[
-            ("granted", "reached".to_string()),
-            ("https", "a \"quoted\"\nline\\".to_string()),
-        ]);
-        assert_eq!(
-            report,
-            r#"{"granted":"reached","https":"a \"quoted\"\u000aline\\"}"#
-        );
-    }
-}

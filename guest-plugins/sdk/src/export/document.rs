@@ -1,6 +1,7 @@
 //! document: a batch as one JSON document — `{"timestamp", "seq", "hostname", tags, then
 //! each plugin's stats}` — the shape Glances' JSON export writes and glint's API renders,
-//! for the JSON-lines, RESTful and CouchDB exporters.
+//! for the JSON-lines, RESTful and CouchDB exporters; and the tags as members of any
+//! document (Elasticsearch's too).
 
 use super::{fields_of, json_row, json_string, rfc3339, table_rows};
 use crate::{Batch, FieldInfo, Schema, Table};
@@ -21,12 +22,7 @@ pub fn batch_json(schema: &[Schema], batch: &Batch, tags: &[(String, String)], o
         matches!(name, "timestamp" | "seq" | "hostname")
             || batch.tables.iter().any(|(plugin, _)| plugin == name)
     };
-    for (name, json) in tag_members(tags, taken) {
-        out.push(',');
-        json_string(name, out);
-        out.push(':');
-        out.push_str(&json);
-    }
+    push_members(&tag_members(tags, taken), out);
     for (plugin, table) in &batch.tables {
         out.push(',');
         json_string(plugin, out);
@@ -76,10 +72,21 @@ pub fn tag_members<'a>(
     members
 }
 
+/// Writes each (name, JSON text) member after a comma: the members that follow the first of
+/// a document being written (its tags, from [`tag_members`]).
+pub fn push_members(members: &[(&str, String)], out: &mut String) {
+    for (name, json) in members {
+        out.push(',');
+        json_string(name, out);
+        out.push(':');
+        out.push_str(json);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Unit, Value};
+    use crate::{FieldInfoExt, Unit, Value, field};
 
     fn batch() -> (Vec<Schema>, Batch) {
         let network = Table {
@@ -112,13 +119,7 @@ mod tests {
         };
         let schema = vec![Schema {
             plugin: "network".into(),
-            fields: vec![FieldInfo {
-                name: "bytes_recv".into(),
-                description: String::new(),
-                unit: Unit::Bytes,
-                is_rate: true,
-                keep_history: false,
-            }],
+            fields: vec![field("bytes_recv", Unit::Bytes, "").rate()],
         }];
         let batch = Batch {
             seq: 7,

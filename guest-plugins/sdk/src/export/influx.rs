@@ -8,11 +8,23 @@
 //! writes them: a column that was an integer in one write and a float in the next (a
 //! counter that is a float only once it is a rate, an `int` that a plugin turns into a
 //! `float`) would be refused by InfluxDB as a field type conflict.
+//!
+//! With the `http` feature, the write itself: one POST of the lines, judged as an export.
 
 use std::fmt::Write as _;
 
 use super::{Row, number, rows};
+#[cfg(feature = "http")]
+use crate::ExportError;
+#[cfg(feature = "http")]
+use crate::http::Request;
 use crate::{Batch, Schema, Value};
+
+/// The line protocol's content type.
+pub const CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+
+/// What messages call a line-protocol target.
+pub const TARGET: &str = "InfluxDB";
 
 /// InfluxDB refuses a point with a field or tag named `time` (it is the timestamp's column
 /// in queries): such a column is left out rather than having the whole write refused.
@@ -51,6 +63,28 @@ pub fn line_protocol(
         }
     }
     out
+}
+
+/// The POST of `lines` to `url` (a write endpoint: InfluxDB 1's `/write`, 2's
+/// `/api/v2/write`), with the line protocol's content type.
+#[cfg(feature = "http")]
+pub fn request(url: &str, lines: &str) -> Request {
+    Request::post(url, CONTENT_TYPE, lines.as_bytes().to_vec())
+}
+
+/// Writes `lines` to `url` in one [`request`], with what `authorize` adds to it (the
+/// credentials), and judges the answer as [`Request::deliver`] does: InfluxDB answers 204
+/// to a write it took. Nothing is sent when there is no line.
+#[cfg(feature = "http")]
+pub fn write(
+    url: &str,
+    lines: &str,
+    authorize: impl Fn(Request) -> Request,
+) -> Result<(), ExportError> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    authorize(request(url, lines)).deliver(TARGET).map(|_| ())
 }
 
 /// One row's line, or nothing when the row has no field to write.
@@ -176,17 +210,7 @@ fn escape(text: &str, special: &[char], out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FieldInfo, Table, Unit};
-
-    fn field(name: &str, unit: Unit) -> FieldInfo {
-        FieldInfo {
-            name: name.into(),
-            description: String::new(),
-            unit,
-            is_rate: false,
-            keep_history: false,
-        }
-    }
+    use crate::{Table, Unit, field};
 
     /// A list plugin (network, keyed by interface_name) with a text, an int, a uint, a
     /// float, a boolean, a list, a `none` and time_since_update; a record plugin (cpu).
@@ -238,11 +262,14 @@ mod tests {
         let schema = vec![
             Schema {
                 plugin: "network".into(),
-                fields: vec![field("alias", Unit::Text), field("bytes_recv", Unit::Bytes)],
+                fields: vec![
+                    field("alias", Unit::Text, ""),
+                    field("bytes_recv", Unit::Bytes, ""),
+                ],
             },
             Schema {
                 plugin: "cpu".into(),
-                fields: vec![field("total", Unit::Percent)],
+                fields: vec![field("total", Unit::Percent, "")],
             },
         ];
         let batch = Batch {
@@ -326,6 +353,20 @@ mod tests {
             line_protocol(&[], &[batch], "my pre,fix", &tags),
             "my\\ pre\\,fix.sensors,hostname=box,path=C:_ a\\ b\\=c\\,d=5 5\n"
         );
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn a_write_is_a_post_of_line_protocol() {
+        let r = request("http://h:8086/write?db=x", "cpu total=1 5\n");
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.url, "http://h:8086/write?db=x");
+        assert_eq!(
+            r.headers,
+            [("content-type".to_string(), CONTENT_TYPE.to_string())]
+        );
+        assert_eq!(r.body, b"cpu total=1 5\n");
+        assert!(write("http://h:8086/write", "", |_| panic!("a request was made")).is_ok());
     }
 
     #[test]
