@@ -53,19 +53,6 @@ pub struct ExportSettings {
     pub max_retry: Duration,
 }
 
-/// The keys [`ExportSettings::from_section`] reads.
-pub const HOST_KEYS: &[&str] = &[
-    "interval",
-    "plugins",
-    "fields",
-    "buffer_mb",
-    "spill_dir",
-    "spill_max_mb",
-    "batches_per_call",
-    "retry_ms",
-    "max_retry_ms",
-];
-
 impl ExportSettings {
     /// The settings of exporter `name`, from its section (if any); an error names the key,
     /// the bad value and what is expected.
@@ -288,7 +275,6 @@ pub struct Exporter {
     /// Its counters and health (the API re-enables a quarantined exporter through them).
     pub counters: Arc<crate::plugin::PluginCounters>,
     shared: Arc<Shared>,
-    hostname: Arc<str>,
     thread: Option<JoinHandle<()>>,
     /// For the plugin's status (its counters, health, sandbox).
     status: Box<dyn Fn() -> PluginStatus + Send + Sync>,
@@ -417,7 +403,6 @@ impl Exporter {
             settings,
             counters,
             shared,
-            hostname: hostname().into(),
             thread,
             status,
         }
@@ -466,18 +451,13 @@ impl Exporter {
             None => self.settings.buffer_bytes as u64,
             Some(_) => 2 * self.settings.buffer_bytes as u64,
         };
-        drop_oldest_in_memory(&self.name, &mut state, cap);
+        drop_oldest(&self.name, &mut state, Tier::Memory, cap);
         drop(state);
         self.shared.wake.notify_one();
     }
 
     pub fn status(&self) -> PluginStatus {
         (self.status)()
-    }
-
-    /// The host name batches carry.
-    pub fn hostname(&self) -> &str {
-        &self.hostname
     }
 
     /// Asks its thread to stop: it finishes the call in progress, spills what it holds (with
@@ -571,47 +551,36 @@ fn take_over(name: &str, shared: &Shared, settings: &ExportSettings, previous: O
     state.next_id = state.next_id.max(old.next_id);
 }
 
-/// Drops the oldest batches held in memory while memory is over `cap` (never one in the
-/// call in progress); counted and logged once per outage.
-fn drop_oldest_in_memory(name: &str, state: &mut State, cap: u64) {
-    let mut dropped = 0;
-    while state.memory_bytes > cap {
-        let Some(i) = state
-            .kept
-            .iter()
-            .enumerate()
-            .skip(state.in_flight)
-            .find(|(_, k)| matches!(k.held, Held::Memory { .. }))
-            .map(|(i, _)| i)
-        else {
-            break;
-        };
-        // The newest batch stays: a buffer smaller than one batch still sends the latest.
-        if i + 1 == state.kept.len() {
-            break;
-        }
-        if let Some(kept) = state.kept.remove(i) {
-            state.memory_bytes = state.memory_bytes.saturating_sub(kept.bytes);
-            dropped += 1;
-        }
-    }
-    count_dropped(name, state, dropped);
+/// Where a kept batch is held, for [`drop_oldest`].
+#[derive(Clone, Copy, PartialEq)]
+enum Tier {
+    Memory,
+    Disk,
 }
 
-/// Drops the oldest batches on disk while the disk holds more than `cap`.
-fn drop_oldest_on_disk(name: &str, state: &mut State, cap: u64) {
+/// Drops the oldest batches held in `tier` while that tier holds more than `cap` bytes
+/// (never one in the call in progress, nor the newest batch in memory: a buffer smaller than
+/// one batch still sends the latest); counted and logged once per outage.
+fn drop_oldest(name: &str, state: &mut State, tier: Tier, cap: u64) {
+    let held = |state: &State| match tier {
+        Tier::Memory => state.memory_bytes,
+        Tier::Disk => state.disk_bytes,
+    };
     let mut dropped = 0;
-    while state.disk_bytes > cap {
+    while held(state) > cap {
         let Some(i) = state
             .kept
             .iter()
             .enumerate()
             .skip(state.in_flight)
-            .find(|(_, k)| matches!(k.held, Held::Disk(_)))
+            .find(|(_, k)| matches!(k.held, Held::Memory { .. }) == (tier == Tier::Memory))
             .map(|(i, _)| i)
         else {
             break;
         };
+        if tier == Tier::Memory && i + 1 == state.kept.len() {
+            break;
+        }
         if let Some(kept) = state.kept.remove(i) {
             forget(state, kept);
             dropped += 1;
@@ -1072,11 +1041,11 @@ fn spill(
             }
             state.spill_failing = true;
             let cap = settings.buffer_bytes as u64;
-            drop_oldest_in_memory(name, &mut state, cap);
+            drop_oldest(name, &mut state, Tier::Memory, cap);
         }
         None => state.spill_failing = false,
     }
-    drop_oldest_on_disk(name, &mut state, settings.spill_bytes);
+    drop_oldest(name, &mut state, Tier::Disk, settings.spill_bytes);
 }
 
 /// Batches a previous run left in the spill directory, oldest first (and the partial files
