@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use procfs::FromBufRead;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
@@ -35,36 +34,56 @@ pub fn cpu_info(src: &Source) -> Result<CpuInfo, CollectError> {
             ..CpuInfo::default()
         });
     };
-    let info = procfs::CpuInfo::from_buf_read(text.as_bytes())
-        .map_err(|e| CollectError::procfs(&path, e))?;
-
-    // procfs yields one (empty) block for a file without any `processor` line: not a CPU.
-    let cpus: Vec<usize> = (0..info.num_cores())
-        .filter(|&i| info.get_field(i, "processor").is_some())
-        .collect();
-    let model = cpus
-        .first()
-        .and_then(|&i| MODEL_KEYS.iter().find_map(|key| info.get_field(i, key)))
-        .unwrap_or_default()
-        .to_string();
-
+    // A scan of `key : value` lines, not procfs' map of every field of every CPU: the `flags`
+    // and `bugs` lines alone are a hundred words each, and this runs every tick.
+    let mut cpus = 0usize;
+    let mut models: [Option<&str>; MODEL_KEYS.len()] = [None; MODEL_KEYS.len()];
     let mut cores = HashSet::new();
+    let (mut package, mut core) = (None, None);
     let mut mhz_sum = 0.0;
     let mut mhz_count = 0u32;
-    for &i in &cpus {
-        let id = |key| info.get_field(i, key).and_then(|v| v.parse::<u32>().ok());
-        if let (Some(package), Some(core)) = (id("physical id"), id("core id")) {
-            cores.insert((package, core));
-        }
-        if let Some(mhz) = info
-            .get_field(i, "cpu MHz")
-            .and_then(|v| v.parse::<f64>().ok())
-        {
-            mhz_sum += mhz;
-            mhz_count += 1;
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if key == "processor" {
+            // A new CPU's block: the previous one's topology is complete.
+            if let (Some(p), Some(c)) = (package.take(), core.take()) {
+                cores.insert((p, c));
+            }
+            cpus += 1;
+        } else if let Some(i) = MODEL_KEYS.iter().position(|k| *k == key) {
+            models[i] = models[i].or(Some(value));
+        } else if cpus > 0 {
+            match key {
+                "physical id" => package = value.parse::<u32>().ok(),
+                "core id" => core = value.parse::<u32>().ok(),
+                "cpu MHz" => {
+                    if let Ok(mhz) = value.parse::<f64>() {
+                        mhz_sum += mhz;
+                        mhz_count += 1;
+                    }
+                }
+                _ => {}
+            }
         }
     }
-    let logical_cores = u32::try_from(cpus.len()).unwrap_or(u32::MAX);
+    if let (Some(p), Some(c)) = (package, core) {
+        cores.insert((p, c));
+    }
+    let model = if cpus == 0 {
+        String::new()
+    } else {
+        models
+            .iter()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let logical_cores = u32::try_from(cpus).unwrap_or(u32::MAX);
     // Without topology lines (ARM, most VMs without SMP info) one core per logical CPU is the
     // only count we can stand behind.
     let physical_cores = match u32::try_from(cores.len()).unwrap_or(u32::MAX) {
@@ -130,7 +149,7 @@ mod tests {
 
     #[test]
     fn a_single_cpu_is_counted() {
-        // With one CPU procfs files every field as "common to all CPUs".
+        // One block, nothing after it: the last CPU is counted at the end of the file.
         let info = info_from("processor\t: 0\nmodel name\t: Solo\n");
         assert_eq!((info.logical_cores, info.physical_cores), (1, 1));
         assert_eq!(info.model, "Solo");

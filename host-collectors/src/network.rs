@@ -103,12 +103,15 @@ impl Link {
                 .map(|s| s.trim().to_string())
                 .unwrap_or_default()
         };
-        Link::parse(
-            &attr("operstate"),
-            &attr("flags"),
-            &attr("speed"),
-            &attr("mtu"),
-        )
+        let operstate = attr("operstate");
+        // The flags only matter when the state is not `up` (see `is_up`): one read fewer per
+        // interface that is up, every tick.
+        let flags = if operstate == "up" {
+            String::new()
+        } else {
+            attr("flags")
+        };
+        Link::parse(&operstate, &flags, &attr("speed"), &attr("mtu"))
     }
 
     fn parse(operstate: &str, flags: &str, speed: &str, mtu: &str) -> Link {

@@ -123,6 +123,13 @@ pub(crate) type OpenFiles = Mutex<HashMap<u32, ProcFiles>>;
 /// that are read by path each tick, as before.
 const KEPT_PROCESSES: usize = 300;
 
+/// The cores the scan may spread over, asked once: `available_parallelism` reads the cgroup's
+/// CPU quota (three files and a `statx`) each time it is called.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Every process, by ascending pid. One that exits during the scan is left out.
 pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
     let entries = match std::fs::read_dir(&src.proc_root) {
@@ -163,9 +170,7 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
     // The kernel takes ~40 µs per process to produce its four files on a small VM: on the
     // tick's critical path. Scan in parallel across cores, in chunks big enough that a
     // thread is worth starting.
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(pids.len().div_ceil(PIDS_PER_WORKER).max(1));
+    let workers = cores().min(pids.len().div_ceil(PIDS_PER_WORKER).max(1));
     let chunk = pids.len().div_ceil(workers).max(1);
     let scan_chunk = |pids: &[u32],
                       files: &mut [ProcFiles],

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, list_dir, read_trimmed};
+use crate::source::{Source, list_dir, read_text, read_trimmed};
 
 /// WIT `sensor-kind`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,7 +117,7 @@ fn inputs(dir: &Path, kind: &str) -> Result<Vec<u32>, CollectError> {
 /// a faulty or sleeping sensor returns EIO, ENODATA or EAGAIN on read, which hides that sensor
 /// only.
 fn read_value(path: &Path) -> Result<Option<f64>, CollectError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_text(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
             return Err(CollectError::parse(path, "not UTF-8 text"));

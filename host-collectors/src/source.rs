@@ -1,9 +1,13 @@
 //! `Source`: where readings come from (the live /proc, /sys, /etc or a recorded fixture tree) and
 //! the caches kept between ticks; plus the file-reading helpers every collector shares.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::fs::File;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::CollectError;
 use crate::syscalls::{FixtureSyscalls, LiveSyscalls, Syscalls};
@@ -30,6 +34,9 @@ pub struct Source {
     /// `btime` of /proc/stat, read once: the kernel makes the whole file (every IRQ's count
     /// summed) to give it, and it only moves when the clock is stepped.
     pub(crate) boot_time: std::sync::OnceLock<u64>,
+    /// `ostype` and `osrelease` of /proc/sys/kernel, read once: they are the running kernel's,
+    /// and only a reboot changes it.
+    pub(crate) kernel: std::sync::OnceLock<(String, String)>,
     /// Command lines and owners of the processes seen last scan (see `processes`).
     pub(crate) identities: crate::processes::Identities,
     /// The /proc/PID files kept open between scans (see `processes`).
@@ -79,6 +86,7 @@ impl Source {
             syscalls,
             users: Users::default(),
             boot_time: std::sync::OnceLock::new(),
+            kernel: std::sync::OnceLock::new(),
             identities: Default::default(),
             open_files: Default::default(),
         }
@@ -114,9 +122,86 @@ impl fmt::Debug for Source {
     }
 }
 
+/// What [`read_text`] reads at once: every /proc and /sys file a tick reads fits (the biggest,
+/// /proc/interrupts and /proc/self/mountinfo, are a few KiB on a small machine), and a bigger
+/// one just takes more reads.
+const READ_CHUNK: usize = 16 << 10;
+
+/// Files of /proc and /sys kept open between reads: ~50 are read every tick (a few per network
+/// interface and disk), and interfaces come and go; 256 leaves room for a machine with many
+/// of those, past which files are opened each time as before.
+const KEPT_FILES: usize = 256;
+
+/// The /proc and /sys files read before, open, by path. Reading one again from offset 0 makes
+/// the kernel produce it afresh, so a tick's read of it costs no path lookup, open or close.
+/// A kept file that fails (its device or interface is gone) is dropped and the path opened
+/// again: a file that is gone reads as gone. Each behind its own lock, so that a file of
+/// several chunks is read from one production of it.
+static KEPT: Mutex<BTreeMap<PathBuf, Arc<Mutex<File>>>> = Mutex::new(BTreeMap::new());
+
+/// The whole text of `path`, read in as few system calls as the kernel allows.
+///
+/// Not `std::fs::read_to_string`: /proc and /sys files say they are empty (or 4 KiB) to
+/// `statx`, so it asks for their size (two more system calls), then reads 32 bytes and grows
+/// from there, a read per doubling: half a dozen system calls for a 2 KiB file where this
+/// takes two (the data, then the end). The end is read, not assumed from a short read: a
+/// seq_file of many records (mountinfo, interrupts) hands out a page per read.
+///
+/// Files of the live /proc and /sys stay open for the next read (see [`KEPT`]); others (a
+/// fixture's, /etc) are opened each time, so a file replaced or removed is read as it is now.
+pub(crate) fn read_text(path: &Path) -> io::Result<String> {
+    let keep = path.starts_with("/proc/") || path.starts_with("/sys/");
+    if keep {
+        let kept = KEPT
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(path)
+            .cloned();
+        if let Some(file) = kept {
+            let read = read_whole(&file.lock().unwrap_or_else(PoisonError::into_inner));
+            match read {
+                Ok(text) => return Ok(text),
+                Err(_) => {
+                    KEPT.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .remove(path);
+                }
+            }
+        }
+    }
+    let file = File::open(path)?;
+    let text = read_whole(&file)?;
+    if keep {
+        let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() < KEPT_FILES {
+            kept.insert(path.to_path_buf(), Arc::new(Mutex::new(file)));
+        }
+    }
+    Ok(text)
+}
+
+/// All of `file` from offset 0, as text.
+fn read_whole(file: &File) -> io::Result<String> {
+    let mut buf = vec![0; READ_CHUNK];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(len * 2, 0);
+        }
+        match file.read_at(&mut buf[len..], len as u64) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
 /// The whole text of `path`; `None` when the file does not exist (the machine lacks it).
 pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, CollectError> {
-    match std::fs::read_to_string(path) {
+    match read_text(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
@@ -169,6 +254,18 @@ mod tests {
     #[test]
     fn source_is_send_and_sync() {
         assert_send_sync::<Source>();
+    }
+
+    #[test]
+    fn a_kept_proc_file_is_read_afresh() {
+        // /proc/uptime moves every 10 ms; the second read goes through the kept file.
+        let path = Path::new("/proc/uptime");
+        let first = read_text(path).expect("read /proc/uptime");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let second = read_text(path).expect("read /proc/uptime again");
+        assert!(KEPT.lock().expect("lock").contains_key(path));
+        assert_ne!(first, second);
+        assert!(second.ends_with('\n') && second.split_whitespace().count() == 2);
     }
 
     #[test]

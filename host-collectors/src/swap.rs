@@ -1,6 +1,7 @@
 //! `Swap`: swap space from /proc/meminfo and swap traffic from /proc/vmstat.
 
-use procfs::{FromBufRead, VmStat};
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
@@ -26,14 +27,10 @@ pub fn swap(src: &Source) -> Result<Swap, CollectError> {
     let path = src.proc_path("vmstat");
     let (pages_in, pages_out) = match read_optional(&path)? {
         None => (0, 0),
-        Some(text) => {
-            let stat = VmStat::from_buf_read(text.as_bytes())
-                .map_err(|e| CollectError::procfs(&path, e))?;
-            // Counters are never negative; a negative one would be corrupt, read it as 0.
-            let pages =
-                |key: &str| u64::try_from(stat.0.get(key).copied().unwrap_or(0)).unwrap_or(0);
-            (pages("pswpin"), pages("pswpout"))
-        }
+        Some(text) => (
+            vmstat_pages(&text, "pswpin", &path)?,
+            vmstat_pages(&text, "pswpout", &path)?,
+        ),
     };
     Ok(Swap {
         total,
@@ -42,4 +39,23 @@ pub fn swap(src: &Source) -> Result<Swap, CollectError> {
         sin: pages_in.saturating_mul(src.page_size),
         sout: pages_out.saturating_mul(src.page_size),
     })
+}
+
+/// The counter `key` of /proc/vmstat (`NAME VALUE` lines); 0 when the kernel lacks it. Two of
+/// its ~180 lines are needed: a scan, not a map of them all.
+fn vmstat_pages(text: &str, key: &str, path: &Path) -> Result<u64, CollectError> {
+    let Some(value) = text.lines().find_map(|line| {
+        let (name, value) = line.split_once(' ')?;
+        (name == key).then_some(value.trim())
+    }) else {
+        return Ok(0);
+    };
+    // Counters are never negative; a negative one would be corrupt, read it as 0.
+    match value.parse::<i64>() {
+        Ok(n) => Ok(u64::try_from(n).unwrap_or(0)),
+        Err(_) => Err(CollectError::parse(
+            path,
+            format!("{key} is not a number: {value:?}"),
+        )),
+    }
 }

@@ -29,10 +29,17 @@ pub fn system_info(src: &Source) -> Result<SystemInfo, CollectError> {
         Some(text) => distro_name(&text),
         None => String::new(),
     };
+    let (os_name, os_version) = match src.kernel.get() {
+        Some(known) => known.clone(),
+        None => {
+            let read = (kernel("ostype")?, kernel("osrelease")?);
+            src.kernel.get_or_init(|| read).clone()
+        }
+    };
     Ok(SystemInfo {
         hostname: kernel("hostname")?,
-        os_name: kernel("ostype")?,
-        os_version: kernel("osrelease")?,
+        os_name,
+        os_version,
         distro,
         arch: src.syscalls.arch()?,
         platform: src.syscalls.platform()?,
