@@ -27,35 +27,32 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 type Reading = (&'static str, fn(&Source));
 
+/// Each collector by name, called with its result dropped.
+macro_rules! readings {
+    ($($name:ident),* $(,)?) => {
+        &[$((stringify!($name), |s: &Source| drop(black_box(host_collectors::$name(s))))),*]
+    };
+}
+
 fn main() {
     let src = Source::live();
-    let readings: &[Reading] = &[
-        ("system_info", |s| {
-            drop(black_box(host_collectors::system_info(s)))
-        }),
-        ("cpu_info", |s| {
-            drop(black_box(host_collectors::cpu_info(s)))
-        }),
-        ("cpu_stats", |s| {
-            drop(black_box(host_collectors::cpu_stats(s)))
-        }),
-        ("memory", |s| drop(black_box(host_collectors::memory(s)))),
-        ("swap", |s| drop(black_box(host_collectors::swap(s)))),
-        ("load", |s| drop(black_box(host_collectors::load(s)))),
-        ("uptime", |s| drop(black_box(host_collectors::uptime(s)))),
-        ("network", |s| drop(black_box(host_collectors::network(s)))),
-        ("disk_io", |s| drop(black_box(host_collectors::disk_io(s)))),
-        ("filesystems", |s| {
-            drop(black_box(host_collectors::filesystems(s)))
-        }),
-        ("sensors", |s| drop(black_box(host_collectors::sensors(s)))),
-        ("processes", |s| {
-            drop(black_box(host_collectors::processes(s)))
-        }),
-        ("irqs", |s| drop(black_box(host_collectors::irqs(s)))),
-        ("raid", |s| drop(black_box(host_collectors::raid(s)))),
-        ("wifi", |s| drop(black_box(host_collectors::wifi(s)))),
-        ("clock", |s| drop(black_box(host_collectors::clock(s)))),
+    let readings: &[Reading] = readings![
+        system_info,
+        cpu_info,
+        cpu_stats,
+        memory,
+        swap,
+        load,
+        uptime,
+        network,
+        disk_io,
+        filesystems,
+        sensors,
+        processes,
+        irqs,
+        raid,
+        wifi,
+        clock,
     ];
     let mut cpu = vec![Vec::with_capacity(ROUNDS); readings.len()];
     let mut wall = vec![Vec::with_capacity(ROUNDS); readings.len()];

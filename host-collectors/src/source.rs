@@ -127,16 +127,18 @@ impl fmt::Debug for Source {
 /// one just takes more reads.
 const READ_CHUNK: usize = 16 << 10;
 
-/// Files of /proc and /sys kept open between reads: ~50 are read every tick (a few per network
-/// interface and disk), and interfaces come and go; 256 leaves room for a machine with many
-/// of those, past which files are opened each time as before.
-const KEPT_FILES: usize = 256;
+/// Files of /proc and /sys kept open between reads: a tick reads ~40 on a small machine (three
+/// or four per network interface). Descriptors are the bound: the process scan keeps up to 900
+/// open (see `processes`), and 64 more still leave the server room under the usual soft limit
+/// of 1,024.
+const KEPT_FILES: usize = 64;
 
 /// The /proc and /sys files read before, open, by path. Reading one again from offset 0 makes
 /// the kernel produce it afresh, so a tick's read of it costs no path lookup, open or close.
 /// A kept file that fails (its device or interface is gone) is dropped and the path opened
-/// again: a file that is gone reads as gone. Each behind its own lock, so that a file of
-/// several chunks is read from one production of it.
+/// again: a file that is gone reads as gone. When the cache is full every file is dropped, so
+/// the files of interfaces long gone make room and the ones still read are kept again. Each
+/// behind its own lock, so that a file of several chunks is read from one production of it.
 static KEPT: Mutex<BTreeMap<PathBuf, Arc<Mutex<File>>>> = Mutex::new(BTreeMap::new());
 
 /// The whole text of `path`, read in as few system calls as the kernel allows.
@@ -173,9 +175,10 @@ pub(crate) fn read_text(path: &Path) -> io::Result<String> {
     let text = read_whole(&file)?;
     if keep {
         let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
-        if kept.len() < KEPT_FILES {
-            kept.insert(path.to_path_buf(), Arc::new(Mutex::new(file)));
+        if kept.len() >= KEPT_FILES {
+            kept.clear();
         }
+        kept.insert(path.to_path_buf(), Arc::new(Mutex::new(file)));
     }
     Ok(text)
 }
