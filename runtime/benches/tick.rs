@@ -64,6 +64,15 @@ fn process_count() -> usize {
         .unwrap_or(0)
 }
 
+/// CPU time of the whole process (every thread): a tick's cost, whichever worker ran it.
+fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(
+        t.tv_sec.max(0) as u64,
+        t.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -82,21 +91,29 @@ fn monitor() -> Monitor {
 
 fn compare(label: &str, monitor: &mut Monitor, source: &Source) {
     let (mut native, mut tick) = (Vec::new(), Vec::new());
+    let (mut native_cpu, mut tick_cpu) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), process_cpu());
         black_box(collect_all(source, &[]));
         native.push(t.elapsed());
-        let t = Instant::now();
+        native_cpu.push(process_cpu().saturating_sub(cpu));
+        let (t, cpu) = (Instant::now(), process_cpu());
         black_box(monitor.tick());
         tick.push(t.elapsed());
+        tick_cpu.push(process_cpu().saturating_sub(cpu));
     }
     let (n, t) = (median(native), median(tick));
+    let (nc, tc) = (median(native_cpu), median(tick_cpu));
     println!(
-        "{label}: {} processes: native collection {:.2} ms, full tick {:.2} ms, ratio tick/native {:.2}",
+        "{label}: {} processes: native collection {:.2} ms (CPU {:.2} ms), full tick {:.2} ms \
+         (CPU {:.2} ms, all threads), ratio tick/native {:.2} (CPU {:.2})",
         process_count(),
         n.as_secs_f64() * 1e3,
+        nc.as_secs_f64() * 1e3,
         t.as_secs_f64() * 1e3,
-        t.as_secs_f64() / n.as_secs_f64()
+        tc.as_secs_f64() * 1e3,
+        t.as_secs_f64() / n.as_secs_f64(),
+        tc.as_secs_f64() / nc.as_secs_f64()
     );
 }
 
