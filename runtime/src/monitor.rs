@@ -359,7 +359,7 @@ impl Monitor {
                 None => self.outputs.push(actor),
             }
         } else {
-            let actor = Actor::pooled(plugin, self.engine.clone(), &self.pool);
+            let actor = Actor::pooled(plugin, self.engine.clone());
             match self.actors.iter().position(|a| a.meta.name == name) {
                 Some(i) => self.actors[i] = actor,
                 None => self.actors.push(actor),
@@ -575,10 +575,12 @@ impl Monitor {
             let replies = Replies::new(wave.len());
             let mut waiting = 0;
             let mut deadline = Duration::ZERO;
+            let mut jobs = Vec::with_capacity(wave.len());
             for &i in wave {
                 let actor = &self.actors[i];
                 match actor.update(tick, readings.clone(), view.clone(), replies.clone(), i) {
-                    Ok(()) => {
+                    Ok(job) => {
+                        jobs.push(job);
                         waiting += 1;
                         deadline = deadline.max(actor.sandbox.limits.deadline);
                     }
@@ -597,6 +599,7 @@ impl Monitor {
                     }
                 }
             }
+            self.pool.submit_all(jobs);
             let until = Instant::now() + deadline + JOIN_GRACE;
             for reply in replies.wait(until, STALL, || {
                 if self.pool.unstick() {

@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::engine::{EPOCH_PERIOD, GlintEngine};
 use crate::host::{HostState, StatsView};
 use crate::monitor::PluginFile;
-use crate::pool::Pool;
+use crate::pool::Job;
 use crate::readings::TickReadings;
 use crate::sandbox::{Limits, Sandbox};
 use crate::store::{PluginMeta, PluginSource};
@@ -738,7 +738,6 @@ enum Runner {
     Pooled {
         plugin: Arc<Mutex<LoadedPlugin>>,
         engine: Arc<GlintEngine>,
-        pool: Pool,
     },
     Thread {
         tx: Option<SyncSender<Request>>,
@@ -747,8 +746,8 @@ enum Runner {
 }
 
 impl Actor {
-    /// An input plugin whose calls run on `pool`.
-    pub fn pooled(plugin: LoadedPlugin, engine: Arc<GlintEngine>, pool: &Pool) -> Actor {
+    /// An input plugin whose calls run on the shared pool (see [`Actor::update`]).
+    pub fn pooled(plugin: LoadedPlugin, engine: Arc<GlintEngine>) -> Actor {
         Actor {
             meta: plugin.meta.clone(),
             kind: plugin.kind,
@@ -758,7 +757,6 @@ impl Actor {
             runner: Runner::Pooled {
                 plugin: Arc::new(Mutex::new(plugin)),
                 engine,
-                pool: pool.clone(),
             },
         }
     }
@@ -789,9 +787,10 @@ impl Actor {
         }
     }
 
-    /// Asks for this tick's table; the answer arrives in `replies` with `index`. A plugin
-    /// still busy with an earlier call answers at once that it skipped this tick; one the
-    /// supervisor holds back (throttled, restarting, quarantined) fails here, sending nothing.
+    /// The job that asks for this tick's table, for the pool to run; its answer arrives in
+    /// `replies` with `index`. A plugin still busy with an earlier call answers at once that
+    /// it skipped this tick; one the supervisor holds back (throttled, restarting,
+    /// quarantined) fails here, and no job is made.
     pub fn update(
         &self,
         tick: Tick,
@@ -799,14 +798,9 @@ impl Actor {
         stats: StatsView,
         replies: Arc<Replies>,
         index: usize,
-    ) -> Result<(), PluginError> {
+    ) -> Result<Job, PluginError> {
         let name = self.meta.name.clone();
-        let Runner::Pooled {
-            plugin,
-            engine,
-            pool,
-        } = &self.runner
-        else {
+        let Runner::Pooled { plugin, engine } = &self.runner else {
             return Err(PluginError::Call {
                 name,
                 reason: "an output plugin has no update".into(),
@@ -826,7 +820,7 @@ impl Actor {
             }
         }
         let (plugin, engine) = (plugin.clone(), engine.clone());
-        pool.submit(Box::new(move || {
+        Ok(Box::new(move || {
             let result = match plugin.try_lock() {
                 Ok(mut plugin) => update(&mut plugin, &engine, tick, readings, stats),
                 Err(std::sync::TryLockError::Poisoned(p)) => {
@@ -838,8 +832,7 @@ impl Actor {
                 }),
             };
             replies.send(Reply { index, result });
-        }));
-        Ok(())
+        }))
     }
 
     /// Asks an output plugin to render a request; the answer arrives on the returned

@@ -66,14 +66,25 @@ impl Pool {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues a job; it runs on the first free worker.
-    pub fn submit(&self, job: Job) {
+    /// Queues jobs (a tick's) at once: one lock, and each worker woken once. Queued one by
+    /// one, every job woke a worker that then fought the submitter for the lock: some fifty
+    /// futex calls and as many switches a tick, the largest part of an idle tick's kernel time.
+    pub fn submit_all(&self, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
         let mut state = self.lock();
-        state.jobs.push_back(job);
-        if state.idle == 0 && state.workers < self.inner.core_workers {
-            self.start_worker(&mut state);
-        } else {
+        let count = jobs.len();
+        state.jobs.extend(jobs);
+        // Idle workers first; new ones only while there are fewer than one per core.
+        let woken = count.min(state.idle);
+        for _ in 0..woken {
             self.inner.work.notify_one();
+        }
+        for _ in woken..count {
+            if state.workers >= self.inner.core_workers || !self.start_worker(&mut state) {
+                break;
+            }
         }
     }
 
@@ -153,15 +164,15 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         // The only core worker is stuck for 300 ms...
         let slow = tx.clone();
-        pool.submit(Box::new(move || {
+        pool.submit_all(vec![Box::new(move || {
             std::thread::sleep(Duration::from_millis(300));
             let _ = slow.send("slow");
-        }));
+        })]);
         std::thread::sleep(Duration::from_millis(20));
         let quick = tx.clone();
-        pool.submit(Box::new(move || {
+        pool.submit_all(vec![Box::new(move || {
             let _ = quick.send("quick");
-        }));
+        })]);
         assert_eq!(pool.workers(), 1);
         // ...so the quick job waits, until the caller asks for another worker.
         assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
@@ -183,11 +194,17 @@ mod tests {
     fn many_jobs_share_the_core_workers() {
         let pool = Pool::new(2);
         let (tx, rx) = mpsc::channel();
-        for i in 0..50 {
+        // One batch (a tick's), then jobs one by one onto workers that are already idle.
+        let job = |i: usize| -> Job {
             let tx = tx.clone();
-            pool.submit(Box::new(move || {
+            Box::new(move || {
                 let _ = tx.send((i, std::thread::current().id()));
-            }));
+            })
+        };
+        pool.submit_all((0..40).map(job).collect());
+        std::thread::sleep(Duration::from_millis(50));
+        for i in 40..50 {
+            pool.submit_all(vec![job(i)]);
         }
         let mut threads = std::collections::HashSet::new();
         for _ in 0..50 {
