@@ -84,7 +84,6 @@ pub fn network(src: &Source) -> Result<Vec<NetInterface>, CollectError> {
 /// What /sys/class/net/IF says of the link.
 #[derive(Debug, Default, PartialEq)]
 struct Link {
-    operstate: String,
     flags: u64,
     speed_mbps: u64,
     mtu: u32,
@@ -103,20 +102,11 @@ impl Link {
                 .map(|s| s.trim().to_string())
                 .unwrap_or_default()
         };
-        let operstate = attr("operstate");
-        // The flags only matter when the state is not `up` (see `is_up`): one read fewer per
-        // interface that is up, every tick.
-        let flags = if operstate == "up" {
-            String::new()
-        } else {
-            attr("flags")
-        };
-        Link::parse(&operstate, &flags, &attr("speed"), &attr("mtu"))
+        Link::parse(&attr("flags"), &attr("speed"), &attr("mtu"))
     }
 
-    fn parse(operstate: &str, flags: &str, speed: &str, mtu: &str) -> Link {
+    fn parse(flags: &str, speed: &str, mtu: &str) -> Link {
         Link {
-            operstate: operstate.to_string(),
             flags: u64::from_str_radix(flags.trim_start_matches("0x"), 16).unwrap_or(0),
             // -1 (SPEED_UNKNOWN) for virtual links.
             speed_mbps: speed
@@ -128,9 +118,10 @@ impl Link {
         }
     }
 
-    /// `operstate` says `up`, or (for `lo` and tunnels, which report `unknown`) the admin flag.
+    /// Administratively up (`IFF_UP`), as psutil's `isup`. An `operstate` of `up` implies it,
+    /// and `lo` and tunnels, which report `unknown`, have it: the one attribute says both.
     fn is_up(&self) -> bool {
-        self.operstate == "up" || self.flags & IFF_UP != 0
+        self.flags & IFF_UP != 0
     }
 }
 
@@ -140,16 +131,16 @@ mod tests {
 
     #[test]
     fn link_attributes() {
-        let eth = Link::parse("up", "0x1003", "-1", "1400");
+        let eth = Link::parse("0x1003", "-1", "1400");
         assert!(eth.is_up());
         assert_eq!((eth.speed_mbps, eth.mtu), (0, 1400));
-        let lo = Link::parse("unknown", "0x9", "", "65536");
+        let lo = Link::parse("0x9", "", "65536");
         assert!(lo.is_up());
-        let ifb = Link::parse("down", "0x82", "", "1500");
+        let ifb = Link::parse("0x82", "", "1500");
         assert!(!ifb.is_up());
-        let fast = Link::parse("up", "0x1003", "10000", "9000");
+        let fast = Link::parse("0x1003", "10000", "9000");
         assert_eq!(fast.speed_mbps, 10000);
-        let junk = Link::parse("", "zz", "fast", "big");
+        let junk = Link::parse("zz", "fast", "big");
         assert_eq!(junk, Link::default());
         assert!(!junk.is_up());
     }

@@ -37,6 +37,9 @@ pub struct Source {
     /// `ostype` and `osrelease` of /proc/sys/kernel, read once: they are the running kernel's,
     /// and only a reboot changes it.
     pub(crate) kernel: std::sync::OnceLock<(String, String)>,
+    /// The distribution's name from os-release, read once: it changes only when the system
+    /// is upgraded, as Glances' `distro` reads it once too.
+    pub(crate) distro: std::sync::OnceLock<String>,
     /// Command lines and owners of the processes seen last scan (see `processes`).
     pub(crate) identities: crate::processes::Identities,
     /// The /proc/PID files kept open between scans (see `processes`).
@@ -87,6 +90,7 @@ impl Source {
             users: Users::default(),
             boot_time: std::sync::OnceLock::new(),
             kernel: std::sync::OnceLock::new(),
+            distro: std::sync::OnceLock::new(),
             identities: Default::default(),
             open_files: Default::default(),
         }
@@ -146,13 +150,16 @@ static KEPT: Mutex<BTreeMap<PathBuf, Arc<Mutex<File>>>> = Mutex::new(BTreeMap::n
 /// Not `std::fs::read_to_string`: /proc and /sys files say they are empty (or 4 KiB) to
 /// `statx`, so it asks for their size (two more system calls), then reads 32 bytes and grows
 /// from there, a read per doubling: half a dozen system calls for a 2 KiB file where this
-/// takes two (the data, then the end). The end is read, not assumed from a short read: a
-/// seq_file of many records (mountinfo, interrupts) hands out a page per read.
+/// takes two (the data, then the end). The end of a seq_file of many records (mountinfo,
+/// interrupts) is read, not assumed from a short read: it hands out a page per read. A sysfs
+/// attribute or a sysctl value is made in one call, so there a short read is the end: one
+/// system call (see [`Production`]).
 ///
 /// Files of the live /proc and /sys stay open for the next read (see [`KEPT`]); others (a
 /// fixture's, /etc) are opened each time, so a file replaced or removed is read as it is now.
 pub(crate) fn read_text(path: &Path) -> io::Result<String> {
     let keep = path.starts_with("/proc/") || path.starts_with("/sys/");
+    let whole = Production::of(path);
     if keep {
         let kept = KEPT
             .lock()
@@ -160,9 +167,12 @@ pub(crate) fn read_text(path: &Path) -> io::Result<String> {
             .get(path)
             .cloned();
         if let Some(file) = kept {
-            let read = read_whole(&file.lock().unwrap_or_else(PoisonError::into_inner));
+            let read = read_whole(&file.lock().unwrap_or_else(PoisonError::into_inner), whole);
             match read {
                 Ok(text) => return Ok(text),
+                // The attribute has no value now (`speed` of a link that is down): the file
+                // stays open for the next tick.
+                Err(e) if no_value_now(&e) => return Err(e),
                 Err(_) => {
                     KEPT.lock()
                         .unwrap_or_else(PoisonError::into_inner)
@@ -172,20 +182,56 @@ pub(crate) fn read_text(path: &Path) -> io::Result<String> {
         }
     }
     let file = File::open(path)?;
-    let text = read_whole(&file)?;
-    if keep {
+    let read = read_whole(&file, whole);
+    if keep && read.as_ref().map_or_else(no_value_now, |_| true) {
         let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
         if kept.len() >= KEPT_FILES {
             kept.clear();
         }
         kept.insert(path.to_path_buf(), Arc::new(Mutex::new(file)));
     }
-    Ok(text)
+    read
 }
 
+/// `EINVAL`: what sysfs answers for an attribute its device cannot give now (the `speed` of a
+/// virtual or unplugged link). The file is still the device's: unlike `ENODEV` (the device is
+/// gone), it may read again later.
+fn no_value_now(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error())
+}
+
+/// How the kernel hands a file out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Production {
+    /// Made whole by one call (a sysfs attribute, at most a page; a sysctl value), so a read
+    /// that leaves room in the buffer is the end.
+    OneCall,
+    /// A seq_file of many records (mountinfo, interrupts), handed out a page per read even
+    /// when there is more: only a read of 0 is the end.
+    Records,
+}
+
+impl Production {
+    fn of(path: &Path) -> Production {
+        if path.starts_with("/sys/") || path.starts_with("/proc/sys/") {
+            Production::OneCall
+        } else {
+            Production::Records
+        }
+    }
+}
+
+/// A page: a sysfs attribute is at most one, and a sysctl value is read into a kernel
+/// buffer as big as the read, so a smaller first read costs the kernel less.
+const ONE_CALL_CHUNK: usize = 4 << 10;
+
 /// All of `file` from offset 0, as text.
-fn read_whole(file: &File) -> io::Result<String> {
-    let mut buf = vec![0; READ_CHUNK];
+fn read_whole(file: &File, production: Production) -> io::Result<String> {
+    let first = match production {
+        Production::OneCall => ONE_CALL_CHUNK,
+        Production::Records => READ_CHUNK,
+    };
+    let mut buf = vec![0; first];
     let mut len = 0;
     loop {
         if len == buf.len() {
@@ -193,7 +239,12 @@ fn read_whole(file: &File) -> io::Result<String> {
         }
         match file.read_at(&mut buf[len..], len as u64) {
             Ok(0) => break,
-            Ok(n) => len += n,
+            Ok(n) => {
+                len += n;
+                if production == Production::OneCall && len < buf.len() {
+                    break;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -269,6 +320,30 @@ mod tests {
         assert!(KEPT.lock().expect("lock").contains_key(path));
         assert_ne!(first, second);
         assert!(second.ends_with('\n') && second.split_whitespace().count() == 2);
+    }
+
+    #[test]
+    fn a_sysfs_attribute_without_a_value_now_stays_open_and_one_with_reads_whole() {
+        // Every Linux has `lo`; the kernel has no speed for it (EINVAL), and an MTU.
+        let speed = Path::new("/sys/class/net/lo/speed");
+        for _ in 0..2 {
+            let err = read_text(speed).expect_err("lo has a speed");
+            assert!(no_value_now(&err), "{err}");
+            assert!(KEPT.lock().expect("lock").contains_key(speed));
+        }
+        let mtu = Path::new("/sys/class/net/lo/mtu");
+        let text = read_text(mtu).expect("read lo's mtu");
+        assert_eq!(read_text(mtu).expect("read lo's mtu again"), text);
+        assert!(text.trim().parse::<u32>().is_ok_and(|n| n > 0), "{text:?}");
+        // A file that is not a sysfs attribute or a sysctl is read to its end.
+        assert_eq!(
+            Production::of(Path::new("/proc/self/mountinfo")),
+            Production::Records
+        );
+        assert_eq!(
+            Production::of(Path::new("/proc/sys/kernel/pid_max")),
+            Production::OneCall
+        );
     }
 
     #[test]

@@ -92,25 +92,43 @@ impl Syscalls for LiveSyscalls {
     }
 
     fn addresses(&self) -> Result<HashMap<String, Vec<NetAddress>>, CollectError> {
-        // One getifaddrs call: sysinfo's Networks refresh gave the same addresses but read
-        // ~10 statistics files per interface on top, every tick (0.9 ms of a 5 ms tick here).
-        let interfaces = if_addrs::get_if_addrs().map_err(|e| CollectError::Syscall {
+        // One getifaddrs call, the C library's netlink dump of links and addresses: sysinfo's
+        // Networks refresh gave the same addresses but read ~10 statistics files per
+        // interface on top, every tick (0.9 ms of a 5 ms tick here); if-addrs also asked for
+        // each address's interface index, a socket, an ioctl and a close per address.
+        let interfaces = nix::ifaddrs::getifaddrs().map_err(|e| CollectError::Syscall {
             call: "listing network interfaces (getifaddrs)",
             what: e.to_string(),
         })?;
         let mut out: HashMap<String, Vec<NetAddress>> = HashMap::new();
         for interface in interfaces {
-            let (family, address, prefix_len) = match &interface.addr {
-                if_addrs::IfAddr::V4(a) => (AddressFamily::Ipv4, IpAddr::V4(a.ip), a.prefixlen),
-                if_addrs::IfAddr::V6(a) => (AddressFamily::Ipv6, IpAddr::V6(a.ip), a.prefixlen),
+            let Some(address) = interface.address.as_ref() else {
+                continue;
             };
-            out.entry(interface.name).or_default().push(NetAddress {
-                family,
-                address: address.to_string(),
-                prefix_len,
-            });
+            let netmask = interface.netmask.as_ref();
+            let (family, address, prefix_len) = if let Some(v4) = address.as_sockaddr_in() {
+                let bits = netmask
+                    .and_then(|m| m.as_sockaddr_in())
+                    .map_or(0, |m| u32::from(m.ip()).count_ones());
+                (AddressFamily::Ipv4, IpAddr::V4(v4.ip()), bits)
+            } else if let Some(v6) = address.as_sockaddr_in6() {
+                let bits = netmask
+                    .and_then(|m| m.as_sockaddr_in6())
+                    .map_or(0, |m| u128::from(m.ip()).count_ones());
+                (AddressFamily::Ipv6, IpAddr::V6(v6.ip()), bits)
+            } else {
+                // The link itself (AF_PACKET), not an address.
+                continue;
+            };
+            out.entry(interface.interface_name)
+                .or_default()
+                .push(NetAddress {
+                    family,
+                    address: address.to_string(),
+                    // At most 128.
+                    prefix_len: prefix_len as u8,
+                });
         }
-        // IPv4 first, then by address, so the list does not shuffle from tick to tick.
         for addresses in out.values_mut() {
             addresses.sort_by_key(|a| (a.address.parse::<IpAddr>().ok(), a.prefix_len));
         }

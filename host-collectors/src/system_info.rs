@@ -25,9 +25,15 @@ pub fn system_info(src: &Source) -> Result<SystemInfo, CollectError> {
     let kernel = |name: &str| -> Result<String, CollectError> {
         Ok(read_trimmed(&src.proc_path(&format!("sys/kernel/{name}")))?.unwrap_or_default())
     };
-    let distro = match read_optional(&src.etc_path("os-release"))? {
-        Some(text) => distro_name(&text),
-        None => String::new(),
+    let distro = match src.distro.get() {
+        Some(known) => known.clone(),
+        None => {
+            let read = match read_optional(&src.etc_path("os-release"))? {
+                Some(text) => distro_name(&text),
+                None => String::new(),
+            };
+            src.distro.get_or_init(|| read).clone()
+        }
     };
     let (os_name, os_version) = match src.kernel.get() {
         Some(known) => known.clone(),

@@ -2,7 +2,8 @@
 //! objects, list elements carrying `"key"`, one-record plugins as an object, scalar plugins as
 //! a bare value. Knows no plugin by name.
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value as Json};
 
 use crate::bindings::{Decoration, Layout, Unit, Value};
@@ -176,7 +177,7 @@ struct View {
 
 /// Every view there is, as JSON text: `/api/3/all` has thousands of them (one per field of
 /// every process), all one of nine, so they are written once and copied, not re-escaped.
-fn view_json(decoration: Decoration, logged: bool) -> Option<&'static serde_json::value::RawValue> {
+fn view_json(decoration: Decoration, logged: bool) -> Option<&'static RawValue> {
     const ALL: [Decoration; 5] = [
         Decoration::Default,
         Decoration::Ok,
@@ -184,14 +185,13 @@ fn view_json(decoration: Decoration, logged: bool) -> Option<&'static serde_json
         Decoration::Warning,
         Decoration::Critical,
     ];
-    static VIEWS: std::sync::OnceLock<Vec<Box<serde_json::value::RawValue>>> =
-        std::sync::OnceLock::new();
+    static VIEWS: std::sync::OnceLock<Vec<Box<RawValue>>> = std::sync::OnceLock::new();
     let views = VIEWS.get_or_init(|| {
         [false, true]
             .iter()
             .flat_map(|&logged| ALL.iter().map(move |&d| decoration_name(d, logged)))
             .filter_map(|name| {
-                serde_json::value::RawValue::from_string(format!(
+                RawValue::from_string(format!(
                     r#"{{"decoration":"{name}","optional":false,"additional":false,"splittable":false,"hidden":false}}"#
                 ))
                 .ok()
@@ -250,6 +250,11 @@ impl Serialize for StatsList<'_> {
     }
 }
 
+/// Distinct rows of views kept for copying while one list is written: a list's rows fall in
+/// a few patterns (most all DEFAULT); past this many, a pattern is rare and the search for
+/// it would cost more than writing the row again.
+const DISTINCT_VIEW_ROWS: usize = 16;
+
 /// The views of each row, shaped like the stats: per field its decoration and display hints.
 pub struct ViewsList<'a> {
     pub stats: Option<&'a PluginStats>,
@@ -262,23 +267,43 @@ impl Serialize for ViewsList<'_> {
             return s.collect_seq(std::iter::empty::<()>());
         };
         let shape = Shape::of(&stats.table.columns);
+        let no_decorations = Vec::new();
+        // Rows decorated alike (and without limits of their own) have the same views: each
+        // such row is written once and copied after. processlist's views are three quarters
+        // of /api/3/all, and most of its rows are all DEFAULT.
+        let mut written: Vec<(&[Decoration], Option<String>, Box<RawValue>)> = Vec::new();
         let mut seq = s.serialize_seq(Some(stats.table.rows.len()))?;
         for row in 0..stats.table.rows.len() {
             let context = ViewContext {
                 limits: self.limits,
+                // Only a key with limits of its own decorates its row apart.
                 key: self
                     .limits
-                    .is_some_and(|l| !l.keys.is_empty())
-                    .then(|| stats.row_key(row))
-                    .flatten(),
+                    .filter(|l| !l.keys.is_empty())
+                    .and_then(|l| stats.row_key(row).filter(|k| l.keys.contains_key(k))),
             };
-            seq.serialize_element(&Level {
+            let decorations = stats.decorations.get(row).unwrap_or(&no_decorations);
+            let level = Level {
                 stats,
                 shape: &shape,
                 row,
                 views: Some(&context),
                 key: None,
-            })?;
+            };
+            if let Some((.., raw)) = written
+                .iter()
+                .find(|(d, k, _)| *d == decorations.as_slice() && *k == context.key)
+            {
+                seq.serialize_element(raw)?;
+                continue;
+            }
+            if written.len() == DISTINCT_VIEW_ROWS {
+                seq.serialize_element(&level)?;
+                continue;
+            }
+            let raw = serde_json::value::to_raw_value(&level).map_err(S::Error::custom)?;
+            seq.serialize_element(&raw)?;
+            written.push((decorations, context.key.clone(), raw));
         }
         seq.end()
     }
@@ -598,5 +623,52 @@ mod tests {
             },
         );
         assert_eq!(plugin(&scalar), serde_json::json!("1 day, 2:03:04"));
+    }
+
+    #[test]
+    fn rows_decorated_alike_share_views_and_a_key_with_its_own_limits_does_not() {
+        use crate::config::{Limit, PluginLimits};
+        let mut s = stats(
+            Layout::List,
+            Table {
+                key: Some("name".into()),
+                columns: vec!["name".into(), "io.rx".into()],
+                rows: ["a", "b", "c", "d"]
+                    .iter()
+                    .map(|n| vec![Value::Text((*n).into()), Value::Uint(1)])
+                    .collect(),
+            },
+        );
+        let (d, w) = (Decoration::Default, Decoration::Warning);
+        // `a` and `b` alike; `c` alike too but with a logging limit of its own; `d` apart.
+        s.decorations = vec![vec![d, w], vec![d, w], vec![d, w], vec![d, d]];
+        let logged = Limit {
+            warning: Some(1.0),
+            log: true,
+            ..Limit::default()
+        };
+        let limits = PluginLimits {
+            fields: [("io.rx".to_string(), Limit::default())].into(),
+            keys: [("c".to_string(), [("io.rx".to_string(), logged)].into())].into(),
+        };
+        let views = serde_json::to_value(ViewsList {
+            stats: Some(&s),
+            limits: Some(&limits),
+        })
+        .expect("views");
+        let view = |decoration: &str| {
+            serde_json::json!({"decoration": decoration, "optional": false,
+                "additional": false, "splittable": false, "hidden": false})
+        };
+        let row = |rx: &str| serde_json::json!({"name": view("DEFAULT"), "io": {"rx": view(rx)}});
+        assert_eq!(
+            views,
+            serde_json::json!([
+                row("WARNING"),
+                row("WARNING"),
+                row("WARNING_LOG"),
+                row("DEFAULT")
+            ])
+        );
     }
 }
