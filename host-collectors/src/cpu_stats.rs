@@ -5,7 +5,7 @@ use procfs::{CpuTime, ExplicitSystemInfo, FromBufReadSI, KernelStats};
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_optional};
+use crate::source::{Source, read_once, read_optional};
 
 /// WIT `cpu-times`: time spent in each mode since boot, in seconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -104,11 +104,9 @@ pub(crate) fn read_kernel_stats(src: &Source) -> Result<Option<Stat>, CollectErr
 /// Boot time in seconds since the epoch (`btime`), 0 when /proc/stat is absent; read once per
 /// `Source`.
 pub(crate) fn boot_time(src: &Source) -> Result<u64, CollectError> {
-    if let Some(&btime) = src.boot_time.get() {
-        return Ok(btime);
-    }
-    let btime = read_kernel_stats(src)?.map_or(0, |s| s.kernel.btime);
-    Ok(*src.boot_time.get_or_init(|| btime))
+    read_once(&src.boot_time, || {
+        Ok(read_kernel_stats(src)?.map_or(0, |s| s.kernel.btime))
+    })
 }
 
 #[cfg(test)]

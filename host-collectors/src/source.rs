@@ -145,6 +145,19 @@ const KEPT_FILES: usize = 64;
 /// behind its own lock, so that a file of several chunks is read from one production of it.
 static KEPT: Mutex<BTreeMap<PathBuf, Arc<Mutex<File>>>> = Mutex::new(BTreeMap::new());
 
+/// The value in `cell`, read by `read` the first time (a failed read is tried again next
+/// time): what only a reboot or an upgrade changes is read once per Source.
+pub(crate) fn read_once<T: Clone>(
+    cell: &std::sync::OnceLock<T>,
+    read: impl FnOnce() -> Result<T, CollectError>,
+) -> Result<T, CollectError> {
+    if let Some(known) = cell.get() {
+        return Ok(known.clone());
+    }
+    let value = read()?;
+    Ok(cell.get_or_init(|| value).clone())
+}
+
 /// The whole text of `path`, read in as few system calls as the kernel allows.
 ///
 /// Not `std::fs::read_to_string`: /proc and /sys files say they are empty (or 4 KiB) to
@@ -159,7 +172,7 @@ static KEPT: Mutex<BTreeMap<PathBuf, Arc<Mutex<File>>>> = Mutex::new(BTreeMap::n
 /// fixture's, /etc) are opened each time, so a file replaced or removed is read as it is now.
 pub(crate) fn read_text(path: &Path) -> io::Result<String> {
     let keep = path.starts_with("/proc/") || path.starts_with("/sys/");
-    let whole = Production::of(path);
+    let production = Production::of(path);
     if keep {
         let kept = KEPT
             .lock()
@@ -167,7 +180,10 @@ pub(crate) fn read_text(path: &Path) -> io::Result<String> {
             .get(path)
             .cloned();
         if let Some(file) = kept {
-            let read = read_whole(&file.lock().unwrap_or_else(PoisonError::into_inner), whole);
+            let read = read_whole(
+                &file.lock().unwrap_or_else(PoisonError::into_inner),
+                production,
+            );
             match read {
                 Ok(text) => return Ok(text),
                 // The attribute has no value now (`speed` of a link that is down): the file
@@ -182,8 +198,12 @@ pub(crate) fn read_text(path: &Path) -> io::Result<String> {
         }
     }
     let file = File::open(path)?;
-    let read = read_whole(&file, whole);
-    if keep && read.as_ref().map_or_else(no_value_now, |_| true) {
+    let read = read_whole(&file, production);
+    let open_for_next = match &read {
+        Ok(_) => true,
+        Err(e) => no_value_now(e),
+    };
+    if keep && open_for_next {
         let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
         if kept.len() >= KEPT_FILES {
             kept.clear();

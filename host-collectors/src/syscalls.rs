@@ -129,6 +129,7 @@ impl Syscalls for LiveSyscalls {
                     prefix_len: prefix_len as u8,
                 });
         }
+        // IPv4 first, then by address, so the list does not shuffle from tick to tick.
         for addresses in out.values_mut() {
             addresses.sort_by_key(|a| (a.address.parse::<IpAddr>().ok(), a.prefix_len));
         }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_optional, read_trimmed};
+use crate::source::{Source, read_once, read_optional, read_trimmed};
 
 /// WIT `system-info`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -25,23 +25,13 @@ pub fn system_info(src: &Source) -> Result<SystemInfo, CollectError> {
     let kernel = |name: &str| -> Result<String, CollectError> {
         Ok(read_trimmed(&src.proc_path(&format!("sys/kernel/{name}")))?.unwrap_or_default())
     };
-    let distro = match src.distro.get() {
-        Some(known) => known.clone(),
-        None => {
-            let read = match read_optional(&src.etc_path("os-release"))? {
-                Some(text) => distro_name(&text),
-                None => String::new(),
-            };
-            src.distro.get_or_init(|| read).clone()
-        }
-    };
-    let (os_name, os_version) = match src.kernel.get() {
-        Some(known) => known.clone(),
-        None => {
-            let read = (kernel("ostype")?, kernel("osrelease")?);
-            src.kernel.get_or_init(|| read).clone()
-        }
-    };
+    let distro = read_once(&src.distro, || {
+        Ok(read_optional(&src.etc_path("os-release"))?
+            .map_or_else(String::new, |t| distro_name(&t)))
+    })?;
+    let (os_name, os_version) = read_once(&src.kernel, || {
+        Ok((kernel("ostype")?, kernel("osrelease")?))
+    })?;
     Ok(SystemInfo {
         hostname: kernel("hostname")?,
         os_name,
