@@ -44,6 +44,10 @@ pub struct Source {
     pub(crate) identities: crate::processes::Identities,
     /// The /proc/PID files kept open between scans (see `processes`).
     pub(crate) open_files: crate::processes::OpenFiles,
+    /// The pids of the last scan, listed again only when some were created (see `processes`).
+    pub(crate) listing: crate::processes::Listings,
+    /// Whether `proc_root` shows this process's own pid namespace, asked once.
+    pub(crate) own_pid_namespace: std::sync::OnceLock<bool>,
 }
 
 impl Source {
@@ -93,6 +97,8 @@ impl Source {
             distro: std::sync::OnceLock::new(),
             identities: Default::default(),
             open_files: Default::default(),
+            listing: Default::default(),
+            own_pid_namespace: std::sync::OnceLock::new(),
         }
     }
 

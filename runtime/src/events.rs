@@ -138,7 +138,23 @@ pub struct Tracker {
 
 impl Tracker {
     /// The events of a tick: plugin state changes, alert changes, then the tick itself.
-    pub fn observe(&mut self, snapshot: &Arc<Snapshot>, plugins: &[PluginStatus]) -> Vec<Event> {
+    /// `plugins`: every plugin's status, or `None` when none changed since the last call.
+    pub fn observe(
+        &mut self,
+        snapshot: &Arc<Snapshot>,
+        plugins: Option<&[PluginStatus]>,
+    ) -> Vec<Event> {
+        let mut events = Vec::new();
+        if let Some(plugins) = plugins {
+            events.extend(self.plugin_changes(plugins));
+        }
+        events.extend(self.alerts(snapshot));
+        events.push(Event::Tick(snapshot.clone()));
+        events
+    }
+
+    /// Plugins loaded, unloaded or changed state since the last statuses.
+    fn plugin_changes(&mut self, plugins: &[PluginStatus]) -> Vec<Event> {
         let mut events = Vec::new();
         let event = |p: &PluginStatus, status: &str| Event::Plugin {
             name: p.name.clone(),
@@ -180,8 +196,6 @@ impl Tracker {
             });
         }
         self.plugins = seen;
-        events.extend(self.alerts(snapshot));
-        events.push(Event::Tick(snapshot.clone()));
         events
     }
 
@@ -286,15 +300,15 @@ mod tests {
     #[test]
     fn alerts_begin_once_and_end_once() {
         let mut tracker = Tracker::default();
-        let e = tracker.observe(&snapshot(1, &[]), &[]);
+        let e = tracker.observe(&snapshot(1, &[]), None);
         assert_eq!(kinds(&e), ["tick"]);
-        let e = tracker.observe(&snapshot(2, &[("MEM_PERCENT", 100, -1)]), &[]);
+        let e = tracker.observe(&snapshot(2, &[("MEM_PERCENT", 100, -1)]), None);
         assert_eq!(kinds(&e), ["alert_begin", "tick"]);
-        let e = tracker.observe(&snapshot(3, &[("MEM_PERCENT", 100, -1)]), &[]);
+        let e = tracker.observe(&snapshot(3, &[("MEM_PERCENT", 100, -1)]), None);
         assert_eq!(kinds(&e), ["tick"]);
         let e = tracker.observe(
             &snapshot(4, &[("MEM_PERCENT", 100, 104), ("LOAD_MIN1", 103, -1)]),
-            &[],
+            None,
         );
         assert_eq!(kinds(&e), ["alert_end", "alert_begin", "tick"]);
         let end = e[0].to_json(&[]).unwrap_or_default();
@@ -303,7 +317,7 @@ mod tests {
         // An ended event stays in the list: it is not reported again.
         let e = tracker.observe(
             &snapshot(5, &[("MEM_PERCENT", 100, 104), ("LOAD_MIN1", 103, -1)]),
-            &[],
+            None,
         );
         assert_eq!(kinds(&e), ["tick"]);
     }
@@ -353,21 +367,30 @@ mod tests {
         };
         let mut t = Tracker::default();
         let s = snapshot(1, &[]);
-        let e = t.observe(&s, &[status("a", "running", 0), status("b", "refused", 0)]);
+        let e = t.observe(
+            &s,
+            Some(&[status("a", "running", 0), status("b", "refused", 0)]),
+        );
         assert_eq!(plugin_events(e), ["a loaded", "b refused"]);
-        let e = t.observe(&s, &[status("a", "running", 0), status("b", "refused", 0)]);
+        let e = t.observe(
+            &s,
+            Some(&[status("a", "running", 0), status("b", "refused", 0)]),
+        );
+        assert!(plugin_events(e).is_empty());
+        // Nothing changed, nothing made: no event, and the last statuses stand.
+        let e = t.observe(&s, None);
         assert!(plugin_events(e).is_empty());
         let e = t.observe(
             &s,
-            &[status("a", "restarting", 0), status("b", "running", 0)],
+            Some(&[status("a", "restarting", 0), status("b", "running", 0)]),
         );
         assert_eq!(plugin_events(e), ["a restarting", "b loaded"]);
         let e = t.observe(
             &s,
-            &[status("a", "restarting", 1), status("b", "running", 0)],
+            Some(&[status("a", "restarting", 1), status("b", "running", 0)]),
         );
         assert_eq!(plugin_events(e), ["a restarted"]);
-        let e = t.observe(&s, &[status("a", "quarantined", 1)]);
+        let e = t.observe(&s, Some(&[status("a", "quarantined", 1)]));
         assert_eq!(plugin_events(e), ["a quarantined", "b unloaded"]);
     }
 }

@@ -277,7 +277,7 @@ pub struct Exporter {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     /// For the plugin's status (its counters, health, sandbox).
-    status: Box<dyn Fn() -> PluginStatus + Send + Sync>,
+    status: Arc<dyn Fn() -> PluginStatus + Send + Sync>,
 }
 
 /// This machine's name, as batches carry it.
@@ -357,7 +357,7 @@ impl Exporter {
             let version = plugin.version.clone();
             let kind = plugin.kind;
             let shared = shared.clone();
-            Box::new(move || {
+            Arc::new(move || {
                 let running = shared.alive.load(std::sync::atomic::Ordering::Relaxed);
                 let mut status =
                     PluginStatus::from_parts(&meta, kind, &version, &sandbox, &counters, running);
@@ -375,7 +375,7 @@ impl Exporter {
                     .map(|at| at.saturating_duration_since(Instant::now()).as_millis() as u64);
                 status.export = Some(export);
                 status
-            }) as Box<dyn Fn() -> PluginStatus + Send + Sync>
+            }) as Arc<dyn Fn() -> PluginStatus + Send + Sync>
         };
         let thread = {
             let shared = shared.clone();
@@ -456,8 +456,15 @@ impl Exporter {
         self.shared.wake.notify_one();
     }
 
-    pub fn status(&self) -> PluginStatus {
-        (self.status)()
+    /// How its status is made, when asked for.
+    pub fn status_source(&self) -> crate::plugin::StatusSource {
+        let (shared, status) = (self.shared.clone(), self.status.clone());
+        crate::plugin::StatusSource::new(
+            self.name.clone(),
+            self.counters.clone(),
+            move || shared.alive.load(std::sync::atomic::Ordering::Relaxed),
+            move || status(),
+        )
     }
 
     /// Asks its thread to stop: it finishes the call in progress, spills what it holds (with

@@ -472,6 +472,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         None => None,
     };
     let mut tracker = glint::events::Tracker::default();
+    let mut last_lifecycle = None;
     let ui = if ui {
         Some(start_ui(glint::tui::Options::default())?)
     } else {
@@ -513,7 +514,13 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let trimmed = glint::trim::startup_pages();
             tracing::debug!("start-up pages given back: {trimmed:?}");
         }
-        for event in tracker.observe(&snapshot, &monitor.store().plugins()) {
+        // Plugin events only when some plugin's state moved: making every status each tick
+        // would cost more than the rest of the loop.
+        let board = monitor.store().board();
+        let lifecycle = board.lifecycle();
+        let statuses = (Some(lifecycle) != last_lifecycle).then(|| board.statuses());
+        last_lifecycle = Some(lifecycle);
+        for event in tracker.observe(&snapshot, statuses.as_deref()) {
             hub.send(event);
         }
         // The first tick only primes the counters: rates need two.

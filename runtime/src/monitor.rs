@@ -20,7 +20,7 @@ use crate::export::{ExportSettings, Exporter};
 use crate::host::StatsView;
 use crate::manifest::Manifest;
 use crate::plugin::{
-    self, Actor, LoadedPlugin, PluginCounters, PluginError, PluginStatus, Replies,
+    self, Actor, LoadedPlugin, PluginCounters, PluginError, PluginStatus, Replies, StatusBoard,
 };
 use crate::pool::Pool;
 use crate::readings::TickReadings;
@@ -387,6 +387,7 @@ impl Monitor {
             outputs: self.outputs.clone(),
             counters,
         }));
+        self.store.set_board(self.status_board());
     }
 
     /// Applies what the directory's watcher found since the last tick.
@@ -481,33 +482,21 @@ impl Monitor {
         }
     }
 
-    /// Every plugin's status: the running ones (with a refused new version noted), then the
-    /// directory's plugins that could not be loaded.
-    fn statuses(&self) -> Vec<PluginStatus> {
-        let mut out: Vec<PluginStatus> = self
+    /// How every plugin's status is made: the running ones, then the directory's plugins
+    /// that could not be loaded.
+    fn status_board(&self) -> StatusBoard {
+        let running = self
             .actors
             .iter()
-            .chain(self.outputs.iter().map(|a| &**a))
-            .map(PluginStatus::of)
-            .chain(self.exporters.iter().map(Exporter::status))
-            .map(|mut status| {
-                if let Some(r) = self.refused.get(&status.name) {
-                    status.notes.push(format!(
-                        "a new version was refused, this one goes on: {}",
-                        r.last_error.as_deref().unwrap_or_default()
-                    ));
-                }
-                status
-            })
+            .map(Actor::status_source)
+            .chain(self.outputs.iter().map(Actor::shared_status_source))
+            .chain(self.exporters.iter().map(Exporter::status_source))
             .collect();
-        let only_refused: Vec<PluginStatus> = self
-            .refused
-            .values()
-            .filter(|r| !out.iter().any(|s| s.name == r.name))
-            .cloned()
-            .collect();
-        out.extend(only_refused);
-        out
+        StatusBoard {
+            running,
+            refused: self.refused.clone(),
+            generation: self.store.board().generation + 1,
+        }
     }
 
     pub fn store(&self) -> Arc<Store> {
@@ -629,7 +618,6 @@ impl Monitor {
         for exporter in &self.exporters {
             exporter.offer(&snapshot);
         }
-        self.store.set_plugins(self.statuses());
         tracing::debug!("tick {} collected {:?}", self.seq, readings.collected());
         self.last_readings = Some(readings);
         snapshot

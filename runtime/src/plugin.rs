@@ -3,6 +3,7 @@
 //! limits, the supervisor's verdict on every failure, and re-instantiation from the
 //! `InstancePre` after a trap. Input plugins answer ticks, output plugins render requests.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -150,6 +151,9 @@ pub struct PluginStatus {
     pub last_call_micros: u64,
     pub p50_micros: Option<u64>,
     pub p99_micros: Option<u64>,
+    /// The CPU time of its calls (host readings it collects included).
+    pub cpu_p50_micros: Option<u64>,
+    pub cpu_p99_micros: Option<u64>,
     /// Its linear memory; `None` before its first call.
     pub memory_bytes: Option<u64>,
     /// With the guest's stderr when it trapped.
@@ -189,6 +193,98 @@ impl From<Limits> for StatusLimits {
             max_table_kb: (l.max_table_bytes >> 10) as u64,
             log_lines_per_minute: u64::from(l.log_lines_per_minute),
         }
+    }
+}
+
+/// A running plugin's status, made when asked for: making one sorts the plugin's call times
+/// and copies its names and capabilities, which a tick has no use for.
+pub struct StatusSource {
+    pub name: String,
+    pub counters: Arc<PluginCounters>,
+    /// Whether its runner is alive (an output plugin's or an exporter's thread).
+    alive: Box<dyn Fn() -> bool + Send + Sync>,
+    make: Box<dyn Fn() -> PluginStatus + Send + Sync>,
+}
+
+impl StatusSource {
+    pub fn new(
+        name: String,
+        counters: Arc<PluginCounters>,
+        alive: impl Fn() -> bool + Send + Sync + 'static,
+        make: impl Fn() -> PluginStatus + Send + Sync + 'static,
+    ) -> StatusSource {
+        StatusSource {
+            name,
+            counters,
+            alive: Box::new(alive),
+            make: Box::new(make),
+        }
+    }
+
+    /// Its status as `PluginStatus::status` names it, without making the rest.
+    fn state(&self) -> &'static str {
+        if (self.alive)() {
+            self.counters.health().status()
+        } else {
+            "stopped"
+        }
+    }
+}
+
+/// Every plugin's status, made on request: the running plugins (with a note when a new
+/// version was refused), then the directory's plugins that could not be loaded. Replaced
+/// whole when the set of plugins changes.
+#[derive(Default)]
+pub struct StatusBoard {
+    pub running: Vec<StatusSource>,
+    /// Plugins that could not be loaded (or exporters not asked for), by name.
+    pub refused: BTreeMap<String, PluginStatus>,
+    /// Tells this board from the ones before it.
+    pub generation: u64,
+}
+
+impl StatusBoard {
+    pub fn statuses(&self) -> Vec<PluginStatus> {
+        let mut out: Vec<PluginStatus> = self
+            .running
+            .iter()
+            .map(|source| {
+                let mut status = (source.make)();
+                if let Some(r) = self.refused.get(&status.name) {
+                    status.notes.push(format!(
+                        "a new version was refused, this one goes on: {}",
+                        r.last_error.as_deref().unwrap_or_default()
+                    ));
+                }
+                status
+            })
+            .collect();
+        let only_refused: Vec<PluginStatus> = self
+            .refused
+            .values()
+            .filter(|r| !out.iter().any(|s| s.name == r.name))
+            .cloned()
+            .collect();
+        out.extend(only_refused);
+        out
+    }
+
+    /// A digest of what plugin lifecycle events are made of (the board, and each running
+    /// plugin's state and restarts): the same digest, no event. A tick checks it instead of
+    /// making every status.
+    pub fn lifecycle(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.generation.hash(&mut h);
+        for source in &self.running {
+            source.state().hash(&mut h);
+            source
+                .counters
+                .restarts
+                .load(Ordering::Relaxed)
+                .hash(&mut h);
+        }
+        h.finish()
     }
 }
 
@@ -233,6 +329,8 @@ impl PluginStatus {
             last_call_micros: c.last_call_micros.load(Ordering::Relaxed),
             p50_micros: health.p50_micros,
             p99_micros: health.p99_micros,
+            cpu_p50_micros: health.cpu_p50_micros,
+            cpu_p99_micros: health.cpu_p99_micros,
             memory_bytes: (memory > 0).then_some(memory),
             last_error: health.last_error,
             last_error_millis: health.last_error_millis,
@@ -864,6 +962,30 @@ impl Actor {
         }
     }
 
+    /// How an input plugin's status is made. (An output plugin's, whose thread may end, is
+    /// made from its shared actor: [`Actor::shared_status_source`].)
+    pub fn status_source(&self) -> StatusSource {
+        let (meta, kind, version) = (self.meta.clone(), self.kind, self.version.clone());
+        let (sandbox, counters) = (self.sandbox.clone(), self.counters.clone());
+        StatusSource::new(
+            self.meta.name.clone(),
+            self.counters.clone(),
+            || true,
+            move || PluginStatus::from_parts(&meta, kind, &version, &sandbox, &counters, true),
+        )
+    }
+
+    /// How a shared actor's status is made: alive while its thread runs.
+    pub fn shared_status_source(actor: &Arc<Actor>) -> StatusSource {
+        let (alive, make) = (actor.clone(), actor.clone());
+        StatusSource::new(
+            actor.meta.name.clone(),
+            actor.counters.clone(),
+            move || alive.is_running(),
+            move || PluginStatus::of(&make),
+        )
+    }
+
     /// Whether the plugin's runner is alive (an output plugin's thread has not ended).
     /// A quarantined plugin is alive: replaced or re-enabled, it runs again.
     pub fn is_running(&self) -> bool {
@@ -1143,4 +1265,39 @@ pub(crate) fn table_bytes(table: &Table) -> usize {
             .iter()
             .map(|r| r.iter().map(cell).sum::<usize>())
             .sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lifecycle_digest_moves_with_a_plugin_state_its_restarts_and_the_board() {
+        let counters = Arc::new(PluginCounters::new(Policy::default()));
+        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let board = |generation: u64| {
+            let alive = alive.clone();
+            StatusBoard {
+                running: vec![StatusSource::new(
+                    "a".into(),
+                    counters.clone(),
+                    move || alive.load(Ordering::Relaxed),
+                    PluginStatus::default,
+                )],
+                refused: BTreeMap::new(),
+                generation,
+            }
+        };
+        let first = board(1).lifecycle();
+        assert_eq!(board(1).lifecycle(), first, "nothing moved");
+        assert_ne!(board(2).lifecycle(), first, "another board");
+        counters.restarts.fetch_add(1, Ordering::Relaxed);
+        let restarted = board(1).lifecycle();
+        assert_ne!(restarted, first, "a restart");
+        counters.health().quarantine("test".into());
+        let quarantined = board(1).lifecycle();
+        assert_ne!(quarantined, restarted, "quarantined");
+        alive.store(false, Ordering::Relaxed);
+        assert_ne!(board(1).lifecycle(), quarantined, "its thread ended");
+    }
 }

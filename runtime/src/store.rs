@@ -312,7 +312,7 @@ pub struct Store {
     current: ArcSwap<Snapshot>,
     history: RwLock<History>,
     pub limits: Arc<BTreeMap<String, PluginLimits>>,
-    plugins: ArcSwap<Vec<crate::plugin::PluginStatus>>,
+    plugins: ArcSwap<crate::plugin::StatusBoard>,
 }
 
 impl Store {
@@ -321,18 +321,23 @@ impl Store {
             current: ArcSwap::from_pointee(Snapshot::default()),
             history: RwLock::new(History::new(history_size)),
             limits: Arc::new(limits),
-            plugins: ArcSwap::from_pointee(Vec::new()),
+            plugins: ArcSwap::from_pointee(crate::plugin::StatusBoard::default()),
         }
     }
 
-    /// Every loaded plugin's health as of the latest tick; never blocks.
-    pub fn plugins(&self) -> Arc<Vec<crate::plugin::PluginStatus>> {
+    /// Every loaded plugin's health, now (each plugin's lock is taken for a moment).
+    pub fn plugins(&self) -> Vec<crate::plugin::PluginStatus> {
+        self.plugins.load().statuses()
+    }
+
+    /// How the plugins' statuses are made.
+    pub fn board(&self) -> Arc<crate::plugin::StatusBoard> {
         self.plugins.load_full()
     }
 
-    /// Replaces the plugins' health (once a tick).
-    pub fn set_plugins(&self, plugins: Vec<crate::plugin::PluginStatus>) {
-        self.plugins.store(Arc::new(plugins));
+    /// Replaces the plugins whose statuses are made (when the set of plugins changes).
+    pub fn set_board(&self, board: crate::plugin::StatusBoard) {
+        self.plugins.store(Arc::new(board));
     }
 
     /// The latest published snapshot; never blocks.

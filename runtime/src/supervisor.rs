@@ -90,7 +90,9 @@ pub struct Health {
     good: u32,
     throttle: u32,
     skipped: u64,
+    /// Wall-clock and CPU microseconds of the last calls, oldest first.
     times: VecDeque<u64>,
+    cpu_times: VecDeque<u64>,
 }
 
 /// What the API and the terminal UI show of a plugin's health.
@@ -102,6 +104,11 @@ pub struct Report {
     pub last_error_millis: Option<u64>,
     pub p50_micros: Option<u64>,
     pub p99_micros: Option<u64>,
+    /// The same for the CPU time of the calls' thread: what the budget is judged on, and
+    /// what a call costs the machine (wall time also counts waits for a core or a reading
+    /// another plugin is collecting).
+    pub cpu_p50_micros: Option<u64>,
+    pub cpu_p99_micros: Option<u64>,
     /// Ticks left out by throttling or while waiting to restart.
     pub skipped: u64,
     /// Throttled to one tick in this many (1: not throttled).
@@ -127,6 +134,7 @@ impl Health {
             throttle: 0,
             skipped: 0,
             times: VecDeque::with_capacity(TIMES_KEPT),
+            cpu_times: VecDeque::with_capacity(TIMES_KEPT),
         }
     }
 
@@ -170,10 +178,12 @@ impl Health {
         budget: Duration,
         trapped: bool,
     ) -> Option<String> {
-        if self.times.len() == TIMES_KEPT {
-            self.times.pop_front();
+        for (times, t) in [(&mut self.times, wall), (&mut self.cpu_times, cpu)] {
+            if times.len() == TIMES_KEPT {
+                times.pop_front();
+            }
+            times.push_back(t.as_micros() as u64);
         }
-        self.times.push_back(wall.as_micros() as u64);
         if trapped || self.is_quarantined() {
             return None;
         }
@@ -268,23 +278,47 @@ impl Health {
         self.last_error_millis = unix_millis_now();
     }
 
+    /// `running`, `throttled`, `restarting` or `quarantined`.
+    pub fn status(&self) -> &'static str {
+        match self.state {
+            State::Quarantined { .. } => "quarantined",
+            State::Restarting { .. } => "restarting",
+            State::Running if self.throttle > 0 => "throttled",
+            State::Running => "running",
+        }
+    }
+
     pub fn report(&self) -> Report {
-        let mut sorted: Vec<u64> = self.times.iter().copied().collect();
-        sorted.sort_unstable();
-        let pct = |p: usize| (!sorted.is_empty()).then(|| sorted[(sorted.len() - 1) * p / 100]);
+        let wall = Percentiles::of(&self.times);
+        let cpu = Percentiles::of(&self.cpu_times);
         Report {
-            status: match self.state {
-                State::Quarantined { .. } => "quarantined",
-                State::Restarting { .. } => "restarting",
-                State::Running if self.throttle > 0 => "throttled",
-                State::Running => "running",
-            },
+            status: self.status(),
             last_error: self.last_error.clone(),
             last_error_millis: self.last_error_millis,
-            p50_micros: pct(50),
-            p99_micros: pct(99),
+            p50_micros: wall.p50,
+            p99_micros: wall.p99,
+            cpu_p50_micros: cpu.p50,
+            cpu_p99_micros: cpu.p99,
             skipped: self.skipped,
             runs_every: 1 << self.throttle,
+        }
+    }
+}
+
+/// The median and 99th percentile of some call times (none before the first call).
+struct Percentiles {
+    p50: Option<u64>,
+    p99: Option<u64>,
+}
+
+impl Percentiles {
+    fn of(times: &VecDeque<u64>) -> Percentiles {
+        let mut sorted: Vec<u64> = times.iter().copied().collect();
+        sorted.sort_unstable();
+        let pct = |p: usize| (!sorted.is_empty()).then(|| sorted[(sorted.len() - 1) * p / 100]);
+        Percentiles {
+            p50: pct(50),
+            p99: pct(99),
         }
     }
 }
@@ -406,12 +440,13 @@ mod tests {
         for us in 1..=100 {
             h.called(
                 Duration::from_micros(us),
-                Duration::ZERO,
+                Duration::from_micros(us / 2),
                 Duration::from_secs(1),
                 false,
             );
         }
         let r = h.report();
         assert_eq!((r.p50_micros, r.p99_micros), (Some(50), Some(99)));
+        assert_eq!((r.cpu_p50_micros, r.cpu_p99_micros), (Some(25), Some(49)));
     }
 }

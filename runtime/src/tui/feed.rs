@@ -27,7 +27,7 @@ pub fn local_stats(snapshot: &Snapshot, store: &Store) -> Option<Stats> {
         limits: &store.limits,
     }))?;
     let mut stats = Stats::from_parts(stats, views);
-    stats.plugins = store.plugins().to_vec();
+    stats.plugins = store.plugins();
     Some(stats)
 }
 
