@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_number, read_optional};
+use crate::source::{Source, read_number, read_once, read_optional};
 
 /// WIT `cpu-info`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -24,8 +24,12 @@ pub struct CpuInfo {
 const MODEL_KEYS: [&str; 4] = ["model name", "Processor", "cpu model", "cpu"];
 
 pub fn cpu_info(src: &Source) -> Result<CpuInfo, CollectError> {
-    let max_path = src.sys_path("devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq");
-    let freq_max_mhz = read_number::<u64>(&max_path)?.map_or(0.0, |khz| khz as f64 / 1000.0);
+    // The hardware's limit, read once: asking sysfs for a file a machine without cpufreq
+    // lacks (most VMs) walks the path to fail every tick.
+    let freq_max_mhz = read_once(&src.cpu_max_mhz, || {
+        let max_path = src.sys_path("devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq");
+        Ok(read_number::<u64>(&max_path)?.map_or(0.0, |khz| khz as f64 / 1000.0))
+    })?;
 
     let path = src.proc_path("cpuinfo");
     let Some(text) = read_optional(&path)? else {

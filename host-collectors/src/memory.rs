@@ -52,10 +52,10 @@ pub fn memory(src: &Source) -> Result<Memory, CollectError> {
 
 /// Longest kB value taken from /proc/meminfo: 10^16 kB × 1024 still fits in a u64, and is
 /// 10 EB, far past any machine.
-const MAX_KB_DIGITS: usize = 16;
+pub(crate) const MAX_KB_DIGITS: usize = 16;
 
 /// /proc/meminfo parsed (values in bytes); `None` when absent.
-pub(crate) fn read_meminfo(src: &Source) -> Result<Option<Meminfo>, CollectError> {
+fn read_meminfo(src: &Source) -> Result<Option<Meminfo>, CollectError> {
     let path = src.proc_path("meminfo");
     let Some(text) = read_optional(&path)? else {
         return Ok(None);

@@ -113,7 +113,14 @@ pub(crate) struct Identity {
 struct Quiet {
     schedstat: Vec<u8>,
     process: Process,
+    read_at: Instant,
 }
+
+/// How long a quiet kernel thread's reading stands: the one thing that changes in a thread
+/// that does not run is its nice value (a `renice`), seen within this long, and at once when
+/// it next runs. Reading every kernel thread whole every 10 s would cost an idle scan as much
+/// again as the threads that do run.
+const QUIET_MAX_AGE: Duration = Duration::from_secs(60);
 
 /// pid → identity, as of the last scan (processes that exited are dropped).
 pub(crate) type Identities = Mutex<Arc<HashMap<u32, Identity>>>;
@@ -430,10 +437,13 @@ impl Scan<'_> {
             // Only through a file kept open since the last scan: that one belongs to the same
             // thread (it fails once the thread exits), whatever now has its pid.
             let same_thread = files.schedstat.is_some();
-            if self.read_kept("schedstat", &mut files.schedstat) && has_run(&self.buf) {
+            if self.read_kept("schedstat", &mut files.schedstat) && is_counted(&self.buf) {
                 if same_thread
                     && let Some(id) = known
-                    && let Some(quiet) = id.quiet.as_ref().filter(|q| q.schedstat == self.buf)
+                    && let Some(quiet) = id.quiet.as_ref().filter(|q| {
+                        q.schedstat == self.buf
+                            && self.now.saturating_duration_since(q.read_at) < QUIET_MAX_AGE
+                    })
                 {
                     return Ok(Some((quiet.process.clone(), id.clone())));
                 }
@@ -542,16 +552,16 @@ impl Scan<'_> {
             Arc::new(Quiet {
                 schedstat,
                 process: process.clone(),
+                read_at: self.now,
             })
         });
         Ok(Some((process, identity)))
     }
 
-    /// Whether what is known of a process may still be used: read within
-    /// [`IDENTITY_MAX_AGE`]. A quiet kernel thread is read whole at least that often too (a
-    /// `renice` changes it without it running).
+    /// Whether who a process is may still be taken from the last scans: read within
+    /// [`IDENTITY_MAX_AGE`], or a kernel thread's (no command line, owned by root, for life).
     fn is_fresh(&self, id: &Identity) -> bool {
-        self.now.saturating_duration_since(id.read_at) < IDENTITY_MAX_AGE
+        id.kernel_thread || self.now.saturating_duration_since(id.read_at) < IDENTITY_MAX_AGE
     }
 
     /// `self.buf` as /proc/PID/stat; `None` when empty (the process exited as we read).
@@ -621,13 +631,11 @@ fn read_all(f: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
     Ok(len)
 }
 
-/// Whether a /proc/PID/schedstat line says the task has run: a kernel without scheduler
-/// statistics writes `0 0 0` for every task, which would make them all look quiet.
-fn has_run(schedstat: &[u8]) -> bool {
-    schedstat
-        .split(|b| b.is_ascii_whitespace())
-        .next()
-        .is_some_and(|run_ns| !run_ns.is_empty() && run_ns.iter().any(|&b| b != b'0'))
+/// Whether a /proc/PID/schedstat line counts anything: a kernel without scheduler statistics
+/// writes `0 0 0` for every task, which would make them all look quiet. (A thread that never
+/// used a whole nanosecond of CPU but was switched in reads `0 0 2`: counted.)
+fn is_counted(schedstat: &[u8]) -> bool {
+    schedstat.iter().any(|b| b.is_ascii_digit() && *b != b'0')
 }
 
 /// The two fields of /proc/PID/io glint reports.
@@ -883,6 +891,12 @@ mod tests {
         // It ran: read whole.
         write("schedstat", "2000 20 4\n");
         assert_eq!(user_secs(&src), 300.0 / ticks);
+        // One that never used a whole nanosecond is counted all the same.
+        write("schedstat", "0 0 2\n");
+        write("stat", &stat(310));
+        assert_eq!(user_secs(&src), 310.0 / ticks);
+        write("stat", &stat(320));
+        assert_eq!(user_secs(&src), 310.0 / ticks);
         // A kernel without scheduler statistics writes zeros: always read whole.
         write("schedstat", "0 0 0\n");
         write("stat", &stat(400));

@@ -40,6 +40,9 @@ pub struct Source {
     /// The distribution's name from os-release, read once: it changes only when the system
     /// is upgraded, as Glances' `distro` reads it once too.
     pub(crate) distro: std::sync::OnceLock<String>,
+    /// The CPUs' maximum frequency (cpufreq's `cpuinfo_max_freq`), MHz, read once: the
+    /// hardware's.
+    pub(crate) cpu_max_mhz: std::sync::OnceLock<f64>,
     /// Command lines and owners of the processes seen last scan (see `processes`).
     pub(crate) identities: crate::processes::Identities,
     /// The /proc/PID files kept open between scans (see `processes`).
@@ -95,6 +98,7 @@ impl Source {
             boot_time: std::sync::OnceLock::new(),
             kernel: std::sync::OnceLock::new(),
             distro: std::sync::OnceLock::new(),
+            cpu_max_mhz: std::sync::OnceLock::new(),
             identities: Default::default(),
             open_files: Default::default(),
             listing: Default::default(),

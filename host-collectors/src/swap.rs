@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::memory::read_meminfo;
+use crate::memory::MAX_KB_DIGITS;
 use crate::source::{Source, read_optional};
 
 /// WIT `swap`, in bytes.
@@ -20,9 +20,13 @@ pub struct Swap {
 }
 
 pub fn swap(src: &Source) -> Result<Swap, CollectError> {
-    let (total, free) = match read_meminfo(src)? {
-        Some(info) => (info.swap_total, info.swap_free),
+    let path = src.proc_path("meminfo");
+    let (total, free) = match read_optional(&path)? {
         None => (0, 0),
+        Some(text) => (
+            meminfo_bytes(&text, "SwapTotal", &path)?,
+            meminfo_bytes(&text, "SwapFree", &path)?,
+        ),
     };
     let path = src.proc_path("vmstat");
     let (pages_in, pages_out) = match read_optional(&path)? {
@@ -41,6 +45,24 @@ pub fn swap(src: &Source) -> Result<Swap, CollectError> {
     })
 }
 
+/// The `key: N kB` line of /proc/meminfo, in bytes; 0 when the kernel lacks it. Two of its
+/// ~55 lines: a scan, not procfs' map of them all (as `memory` needs).
+fn meminfo_bytes(text: &str, key: &str, path: &Path) -> Result<u64, CollectError> {
+    let Some(value) = text.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name == key).then(|| value.trim().trim_end_matches("kB").trim_end())
+    }) else {
+        return Ok(0);
+    };
+    match value.parse::<u64>() {
+        Ok(kb) if value.len() <= MAX_KB_DIGITS => Ok(kb * 1024),
+        _ => Err(CollectError::parse(
+            path,
+            format!("{key} is not a size in kB: {value:?}"),
+        )),
+    }
+}
+
 /// The counter `key` of /proc/vmstat (`NAME VALUE` lines); 0 when the kernel lacks it. Two of
 /// its ~180 lines are needed: a scan, not a map of them all.
 fn vmstat_pages(text: &str, key: &str, path: &Path) -> Result<u64, CollectError> {
@@ -57,5 +79,43 @@ fn vmstat_pages(text: &str, key: &str, path: &Path) -> Result<u64, CollectError>
             path,
             format!("{key} is not a number: {value:?}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn swap_from(meminfo: &str, vmstat: &str) -> Result<Swap, CollectError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("proc")).expect("mkdir");
+        std::fs::write(dir.path().join("proc/meminfo"), meminfo).expect("write");
+        std::fs::write(dir.path().join("proc/vmstat"), vmstat).expect("write");
+        swap(&Source::fixture(dir.path()))
+    }
+
+    #[test]
+    fn space_from_meminfo_and_traffic_from_vmstat() {
+        let s = swap_from(
+            "MemTotal: 1000 kB\nSwapCached: 1 kB\nSwapTotal:    2048 kB\nSwapFree:  512 kB\n",
+            "pgpgin 5\npswpin 3\npswpout 4\n",
+        )
+        .expect("swap");
+        assert_eq!(
+            (s.total, s.free, s.used),
+            (2048 * 1024, 512 * 1024, 1536 * 1024)
+        );
+        let page = Source::fixture("/nonexistent").page_size;
+        assert_eq!((s.sin, s.sout), (3 * page, 4 * page));
+        let none = swap_from("MemTotal: 1000 kB\n", "").expect("no swap lines");
+        assert_eq!(none, Swap::default());
+    }
+
+    #[test]
+    fn a_garbled_or_absurd_size_names_the_line() {
+        let err = swap_from("SwapTotal: lots kB\n", "").expect_err("accepted");
+        assert!(err.to_string().contains("SwapTotal"), "{err}");
+        let err = swap_from("SwapTotal: 99999999999999999 kB\n", "").expect_err("accepted");
+        assert!(err.to_string().contains("SwapTotal"), "{err}");
     }
 }

@@ -181,6 +181,7 @@ static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 fn main() -> std::process::ExitCode {
     STARTED.get_or_init(Instant::now);
+    glint::trim::one_malloc_arena();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -509,8 +510,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 snapshot.plugins.len()
             );
         }
-        if snapshot.seq == 2 {
-            // Start-up is over (plugins loaded, first rates computed): its code can go.
+        if snapshot.seq == 2 && (serving || !cli.once) {
+            // Start-up is over (plugins loaded, first rates computed): its code can go. (Not
+            // when glint ends after this tick: the next start would read it back from disk.)
             let trimmed = glint::trim::startup_pages();
             tracing::debug!("start-up pages given back: {trimmed:?}");
         }

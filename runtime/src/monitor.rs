@@ -551,6 +551,9 @@ impl Monitor {
         };
         let readings = Arc::new(TickReadings::new(self.source.clone(), self.folders.clone()));
         let mut done: Vec<Option<Arc<PluginStats>>> = vec![None; self.actors.len()];
+        // Guest code runs from here to the last reply: the epoch ticker is woken once for the
+        // tick, not at each call that finds no other call running (a futex wake each).
+        let busy = self.engine.busy();
         for wave in &self.waves {
             let partial = Arc::new(Snapshot {
                 seq: self.seq,
@@ -609,6 +612,7 @@ impl Monitor {
                 );
             }
         }
+        drop(busy);
         let snapshot = Arc::new(Snapshot {
             seq: self.seq,
             unix_millis: unix.as_millis() as u64,

@@ -87,8 +87,30 @@ fn mappings(smaps: &str) -> Vec<Mapping> {
     out
 }
 
+/// Makes every thread allocate from one glibc arena. glibc gives each thread that allocates
+/// an arena of its own (up to 8 per core), and each keeps the pages its peak needed: glint's
+/// plugin workers and server threads held 4.2 MB in five arenas where one holds 3.2 MB
+/// (VmRSS of an idle server, 60 s). Its threads allocate little and at different moments,
+/// so they rarely wait for each other's lock (each has its own small cache in front of it).
+/// Call it first thing, before any thread starts.
+pub fn one_malloc_arena() {
+    // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 /// Drops the resident pages of glint's executable and compiled-plugin mappings that are safe
-/// to drop.
+/// to drop, and asks the kernel to forget the cached pages of those files that no process
+/// maps now.
+///
+/// The second part is for a freshly written binary (just built, copied or installed): the
+/// page cache holds it in the large blocks it was written in, and a fault maps every cached
+/// page around it, so the same code keeps ~3 MB more resident (20.9 against 17.8 MB measured
+/// here) than once it has been read back as it is used. The cost is one read from disk of
+/// what the next start uses, as after any eviction.
 /// Best effort: on any error nothing more is done (memory use is all that is at stake).
 pub fn startup_pages() -> Trimmed {
     let mut trimmed = Trimmed::default();
@@ -99,23 +121,41 @@ pub fn startup_pages() -> Trimmed {
         return trimmed;
     };
     let exe = exe.display().to_string();
-    for mapping in mappings(&smaps).iter().filter(|m| m.trimmable(&exe)) {
+    let trimmable: Vec<Mapping> = mappings(&smaps)
+        .into_iter()
+        .filter(|m| m.trimmable(&exe))
+        .collect();
+    for mapping in &trimmable {
         let len = mapping.end.saturating_sub(mapping.start);
-        // SAFETY: the range is a whole mapping of this process, read-only, private and
-        // backed by the executable's file with no private page (checked above from the
-        // kernel's own accounting), so MADV_DONTNEED only unmaps pages identical to the
-        // file; the next access maps them back. No Rust reference can observe a change.
-        #[allow(unsafe_code)]
-        let done = unsafe {
-            rustix::mm::madvise(
-                mapping.start as *mut std::ffi::c_void,
-                len,
-                rustix::mm::Advice::LinuxDontNeed,
-            )
+        let advise = |advice| {
+            // SAFETY: the range is a whole mapping of this process, read-only, private and
+            // backed by the executable's file with no private page (checked above from the
+            // kernel's own accounting), so MADV_DONTNEED only unmaps pages identical to the
+            // file (the next access maps them back) and MADV_RANDOM only turns off read-ahead
+            // for its faults. No Rust reference can observe a change.
+            #[allow(unsafe_code)]
+            unsafe {
+                rustix::mm::madvise(mapping.start as *mut std::ffi::c_void, len, advice)
+            }
         };
-        if done.is_ok() {
+        // A page used again is then read alone: with no neighbour read ahead into the cache,
+        // the fault maps only what is used.
+        let _ = advise(rustix::mm::Advice::Random);
+        if advise(rustix::mm::Advice::LinuxDontNeed).is_ok() {
             trimmed.mappings += 1;
             trimmed.bytes += mapping.rss_kb * 1024;
+        }
+    }
+    let mut files: Vec<&str> = trimmable
+        .iter()
+        .map(|m| m.path.trim_end_matches(" (deleted)"))
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    for path in files {
+        if let Ok(file) = std::fs::File::open(path) {
+            // Pages mapped now (ours since the trim, or another process's) stay.
+            let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
         }
     }
     // Compiling plugins (a cold cache) frees tens of MB into glibc's arenas, which keep it.
