@@ -166,12 +166,16 @@ pub(crate) struct Listing {
 
 pub(crate) type Listings = Mutex<Option<Listing>>;
 
+/// A [`Listing`] before its pids are known: the last pid handed out, and when /proc was listed.
+type Listed = (String, Instant);
+
 /// The pids to read: those of the last scan while the kernel has handed out no pid since (a
 /// fork or a new thread takes one), else a new listing of /proc. Listing /proc makes the
 /// kernel look up every process and build its directory entry (a tenth of an idle scan); a
 /// process that exited is found out by its failed read, and /proc is listed at least every
 /// [`IDENTITY_MAX_AGE`] whatever the last pid says (it could, in theory, wrap right round).
-fn pids(src: &Source, now: Instant) -> Result<(Vec<u32>, Option<Listing>), CollectError> {
+/// Also the last pid handed out and when /proc was listed, to keep with this scan's pids.
+fn pids(src: &Source, now: Instant) -> Result<(Vec<u32>, Option<Listed>), CollectError> {
     let newest = newest_pid(src);
     if let Some(newest) = &newest
         && let Some(last) = src
@@ -183,12 +187,7 @@ fn pids(src: &Source, now: Instant) -> Result<(Vec<u32>, Option<Listing>), Colle
                 l.newest == *newest && now.saturating_duration_since(l.listed_at) < IDENTITY_MAX_AGE
             })
     {
-        let listing = Listing {
-            newest: newest.clone(),
-            pids: Vec::new(),
-            listed_at: last.listed_at,
-        };
-        return Ok((last.pids.clone(), Some(listing)));
+        return Ok((last.pids.clone(), Some((newest.clone(), last.listed_at))));
     }
     let entries = match std::fs::read_dir(&src.proc_root) {
         Ok(entries) => entries,
@@ -204,12 +203,7 @@ fn pids(src: &Source, now: Instant) -> Result<(Vec<u32>, Option<Listing>), Colle
             pids.push(pid);
         }
     }
-    let listing = newest.map(|newest| Listing {
-        newest,
-        pids: Vec::new(),
-        listed_at: now,
-    });
-    Ok((pids, listing))
+    Ok((pids, newest.map(|newest| (newest, now))))
 }
 
 /// The last pid handed out, from /proc/loadavg; `None` when it cannot tell about the pids
@@ -232,7 +226,7 @@ fn newest_pid(src: &Source) -> Option<String> {
 /// Every process, by ascending pid. One that exits during the scan is left out.
 pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
     let now = Instant::now();
-    let (pids, mut listing) = pids(src, now)?;
+    let (pids, listed) = pids(src, now)?;
     let boot_time = boot_time(src)? as f64;
     let users = src.users.names(&src.etc_path("passwd"))?;
     // The last scan's identities, read-only for the workers; each returns the ones it saw.
@@ -340,10 +334,12 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
         .unwrap_or_else(PoisonError::into_inner) = kept;
     // /proc lists in pid order already; a fixture directory does not.
     out.sort_unstable_by_key(|p| p.pid);
-    if let Some(listing) = listing.as_mut() {
-        listing.pids = out.iter().map(|p| p.pid).collect();
-    }
-    *src.listing.lock().unwrap_or_else(PoisonError::into_inner) = listing;
+    *src.listing.lock().unwrap_or_else(PoisonError::into_inner) =
+        listed.map(|(newest, listed_at)| Listing {
+            newest,
+            pids: out.iter().map(|p| p.pid).collect(),
+            listed_at,
+        });
     Ok(out)
 }
 

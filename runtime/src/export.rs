@@ -460,7 +460,6 @@ impl Exporter {
     pub fn status_source(&self) -> crate::plugin::StatusSource {
         let (shared, status) = (self.shared.clone(), self.status.clone());
         crate::plugin::StatusSource::new(
-            self.name.clone(),
             self.counters.clone(),
             move || shared.alive.load(std::sync::atomic::Ordering::Relaxed),
             move || status(),

@@ -199,8 +199,7 @@ impl From<Limits> for StatusLimits {
 /// A running plugin's status, made when asked for: making one sorts the plugin's call times
 /// and copies its names and capabilities, which a tick has no use for.
 pub struct StatusSource {
-    pub name: String,
-    pub counters: Arc<PluginCounters>,
+    counters: Arc<PluginCounters>,
     /// Whether its runner is alive (an output plugin's or an exporter's thread).
     alive: Box<dyn Fn() -> bool + Send + Sync>,
     make: Box<dyn Fn() -> PluginStatus + Send + Sync>,
@@ -208,13 +207,11 @@ pub struct StatusSource {
 
 impl StatusSource {
     pub fn new(
-        name: String,
         counters: Arc<PluginCounters>,
         alive: impl Fn() -> bool + Send + Sync + 'static,
         make: impl Fn() -> PluginStatus + Send + Sync + 'static,
     ) -> StatusSource {
         StatusSource {
-            name,
             counters,
             alive: Box::new(alive),
             make: Box::new(make),
@@ -223,11 +220,7 @@ impl StatusSource {
 
     /// Its status as `PluginStatus::status` names it, without making the rest.
     fn state(&self) -> &'static str {
-        if (self.alive)() {
-            self.counters.health().status()
-        } else {
-            "stopped"
-        }
+        status_name((self.alive)(), self.counters.health().status())
     }
 }
 
@@ -288,6 +281,11 @@ impl StatusBoard {
     }
 }
 
+/// A plugin's status as the API names it: its health's, or `stopped` once its runner ended.
+fn status_name(running: bool, health: &'static str) -> &'static str {
+    if running { health } else { "stopped" }
+}
+
 impl PluginStatus {
     /// The status of a loaded plugin, now.
     pub fn of(actor: &Actor) -> PluginStatus {
@@ -318,7 +316,7 @@ impl PluginStatus {
             kind: crate::events::kind_name(kind).to_string(),
             version: version.to_string(),
             source: meta.source.to_string(),
-            status: if running { health.status } else { "stopped" }.to_string(),
+            status: status_name(running, health.status).to_string(),
             capabilities: sandbox.grants.granted(),
             denied: sandbox.grants.denied.clone(),
             calls: c.calls.load(Ordering::Relaxed),
@@ -968,7 +966,6 @@ impl Actor {
         let (meta, kind, version) = (self.meta.clone(), self.kind, self.version.clone());
         let (sandbox, counters) = (self.sandbox.clone(), self.counters.clone());
         StatusSource::new(
-            self.meta.name.clone(),
             self.counters.clone(),
             || true,
             move || PluginStatus::from_parts(&meta, kind, &version, &sandbox, &counters, true),
@@ -979,7 +976,6 @@ impl Actor {
     pub fn shared_status_source(actor: &Arc<Actor>) -> StatusSource {
         let (alive, make) = (actor.clone(), actor.clone());
         StatusSource::new(
-            actor.meta.name.clone(),
             actor.counters.clone(),
             move || alive.is_running(),
             move || PluginStatus::of(&make),
@@ -1279,7 +1275,6 @@ mod tests {
             let alive = alive.clone();
             StatusBoard {
                 running: vec![StatusSource::new(
-                    "a".into(),
                     counters.clone(),
                     move || alive.load(Ordering::Relaxed),
                     PluginStatus::default,
