@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use glint::bindings::input::glint::plugin::types::{Batch, Request};
 use glint::bindings::{Table, Value};
-use glint::config::Config;
-use glint::engine::GlintEngine;
-use glint::host::StatsView;
-use glint::monitor::{Monitor, PluginFile};
-use glint::plugin::PluginError;
-use glint::readings::TickReadings;
+use glint::monitor::Monitor;
+use glint::plugins::engine::GlintEngine;
+use glint::plugins::error::PluginError;
+use glint::plugins::host::StatsView;
+use glint::plugins::load::PluginFile;
+use glint::plugins::readings::TickReadings;
+use glint::settings::config::Config;
 
 use glint_tests::{glint, guest, run_with_limit};
 use host_collectors::Source;
@@ -100,7 +101,7 @@ fn hostile_guests_are_contained_and_the_tick_goes_on() {
                 2,
                 "{} restarts: {:?}",
                 actor.meta.name,
-                glint::plugin::PluginStatus::of(actor)
+                glint::stats::status::PluginStatus::of(actor)
             );
         } else {
             assert_eq!(restarts, 0, "{} restarted", actor.meta.name);
@@ -230,8 +231,8 @@ fn output_and_exporter_test_guests_load_and_answer() {
     let file = PluginFile::read(&guest(glint::embedded::GUEST_DIR, "exporter"), None)
         .expect("exporter guest");
     let config = Config::defaults().expect("defaults");
-    let mut exporter =
-        glint::plugin::load(&engine, &file, &config, readings).expect("exporter guest loads");
+    let mut exporter = glint::plugins::load::load(&engine, &file, &config, readings)
+        .expect("exporter guest loads");
     assert_eq!(exporter.meta.name, "test-exporter");
     let batch = |tables: Vec<(String, Table)>| Batch {
         seq: 1,

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_number, read_once, read_optional};
+use crate::files::{read_number, read_optional};
+use crate::source::{Source, read_once};
 
 /// WIT `cpu-info`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

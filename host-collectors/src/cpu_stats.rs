@@ -5,7 +5,8 @@ use procfs::{CpuTime, ExplicitSystemInfo, FromBufReadSI, KernelStats};
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_once, read_optional};
+use crate::files::read_optional;
+use crate::source::{Source, read_once};
 
 /// WIT `cpu-times`: time spent in each mode since boot, in seconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -4,7 +4,8 @@ use procfs::{DiskStats, FromBufRead};
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_optional};
+use crate::files::read_optional;
+use crate::source::Source;
 
 /// WIT `disk-io`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_optional};
+use crate::files::read_optional;
+use crate::source::Source;
 
 /// WIT `filesystem`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -8,31 +8,42 @@
 //!
 //! This crate knows nothing of WebAssembly: the runtime maps these records onto the WIT ones.
 
-mod all_readings;
+// Lowest layer first; a module uses only modules of its own layer or lower (ARCHITECTURE.md).
+// Layer 0: what went wrong.
+mod error;
+// Layer 1: how the machine is read.
+mod files;
+mod pid_files;
+mod syscalls;
+// Layer 2: the caches a `Source` holds.
+mod process_state;
+mod users;
+// Layer 3: the machine to read.
+mod source;
+// Layer 4: the collectors, one reading each.
 mod clock;
 mod cpu_info;
 mod cpu_stats;
 mod disk_io;
-mod error;
 mod filesystems;
 mod folders;
 mod irqs;
 mod load;
 mod memory;
 mod network;
+mod process_totals;
 mod processes;
 mod raid;
 mod sensors;
-mod source;
 mod swap;
-mod syscalls;
 mod system_info;
 mod uptime;
-mod users;
 mod wifi;
+// Layer 5: every reading at once.
+mod all_readings;
 
 pub use all_readings::{AllReadings, collect_all};
-pub use clock::{Clock, clock};
+pub use clock::clock;
 pub use cpu_info::{CpuInfo, cpu_info};
 pub use cpu_stats::{CpuStats, CpuTimes, cpu_stats};
 pub use disk_io::{DiskIo, disk_io};
@@ -42,12 +53,15 @@ pub use folders::{Folder, folders};
 pub use irqs::{Irq, irqs};
 pub use load::{Load, load};
 pub use memory::{Memory, memory};
-pub use network::{AddressFamily, NetAddress, NetInterface, network};
-pub use processes::{Process, ProcessTotals, process_totals, processes};
+pub use network::{NetInterface, network};
+pub use process_state::Process;
+pub use process_totals::{ProcessTotals, process_totals};
+pub use processes::processes;
 pub use raid::{RaidArray, raid};
 pub use sensors::{Sensor, SensorKind, sensors};
 pub use source::Source;
 pub use swap::{Swap, swap};
+pub use syscalls::{AddressFamily, Clock, NetAddress};
 pub use system_info::{SystemInfo, system_info};
 pub use uptime::{Uptime, uptime};
 pub use wifi::{Wifi, wifi};

@@ -4,7 +4,8 @@ use procfs::{FromRead, LoadAverage};
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_optional};
+use crate::files::read_optional;
+use crate::source::Source;
 
 /// WIT `load`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,28 +1,14 @@
 //! `NetInterface`: per-interface counters (/proc/net/dev), link state (/sys/class/net) and
-//! addresses (a system call).
+//! addresses (a system call, whose `NetAddress` record `syscalls` defines).
 
 use procfs::FromBufRead;
 use procfs::net::InterfaceDeviceStatus;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_optional};
-
-/// WIT `address-family`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AddressFamily {
-    #[default]
-    Ipv4,
-    Ipv6,
-}
-
-/// WIT `net-address`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NetAddress {
-    pub family: AddressFamily,
-    pub address: String,
-    pub prefix_len: u8,
-}
+use crate::files::read_optional;
+use crate::source::Source;
+use crate::syscalls::NetAddress;
 
 /// WIT `net-interface`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
-//! `Process` and `ProcessTotals`: every process of /proc (stat, statm, io, cmdline and the owner
-//! of its directory) and the PID limit.
+//! `processes`: every process of /proc (stat, statm, io, cmdline and the owner of its
+//! directory). The `Process` record and what a scan keeps for the next are in `process_state`,
+//! the parsers of /proc/PID files in `pid_files`.
 //!
 //! This is the hot path: a busy machine has 1,000+ processes and the scan runs every tick. Each
 //! process costs two or three small reads (stat, statm, io) into buffers reused across the scan;
@@ -9,68 +10,19 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use procfs::FromRead;
 use procfs::process::{Stat, StatM};
-use serde::{Deserialize, Serialize};
 
 use crate::cpu_stats::boot_time;
 use crate::error::CollectError;
-use crate::source::{Source, read_number};
-
-/// WIT `process`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Process {
-    pub pid: u32,
-    pub ppid: u32,
-    pub name: String,
-    pub cmdline: Vec<String>,
-    pub username: String,
-    /// One letter, as in /proc/PID/stat (`R`, `S`, `D`, `Z`, `T`, `I`).
-    pub status: String,
-    pub nice: i32,
-    pub num_threads: u32,
-    /// Seconds of CPU since the process started.
-    pub cpu_user: f64,
-    pub cpu_system: f64,
-    pub cpu_children_user: f64,
-    pub cpu_children_system: f64,
-    pub cpu_iowait: f64,
-    /// Bytes.
-    pub memory_rss: u64,
-    pub memory_vms: u64,
-    pub memory_shared: u64,
-    pub memory_text: u64,
-    pub memory_data: u64,
-    /// Bytes read and written since the process started; none when not readable.
-    pub io_read_bytes: Option<u64>,
-    pub io_write_bytes: Option<u64>,
-    /// Seconds since the Unix epoch.
-    pub create_time: f64,
-    pub uid: u32,
-    pub gid: u32,
-    /// The CPU it last ran on.
-    pub cpu_num: u32,
-}
-
-/// WIT `process-totals`: counts over a process list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ProcessTotals {
-    /// Highest PID plus one (/proc/sys/kernel/pid_max).
-    pub pid_max: u64,
-    pub total: u32,
-    pub running: u32,
-    pub sleeping: u32,
-    pub idle: u32,
-    pub disk_sleep: u32,
-    pub zombie: u32,
-    pub stopped: u32,
-    pub threads: u32,
-}
+use crate::files::read_optional;
+use crate::pid_files::{Io, is_counted, parse_io, read_all, split_cmdline, stat_is_sliceable};
+use crate::process_state::{Identity, Listing, ProcFiles, Process, Quiet};
+use crate::source::Source;
 
 /// `PF_KTHREAD` of the `flags` field of /proc/PID/stat (include/linux/sched.h): a kernel
 /// thread.
@@ -87,60 +39,11 @@ const PIDS_PER_WORKER: usize = 100;
 /// reading them is a third of the scan.
 pub const IDENTITY_MAX_AGE: Duration = Duration::from_secs(10);
 
-/// What is kept of a process between scans: who it is, read less often than what it does.
-#[derive(Debug, Clone)]
-pub(crate) struct Identity {
-    /// With the pid, tells a process from a later one that reuses its pid.
-    starttime: u64,
-    /// The name in stat: an `exec` changes it, and then the command line is read again.
-    comm: String,
-    cmdline: Arc<[String]>,
-    uid: u32,
-    gid: u32,
-    read_at: Instant,
-    kernel_thread: bool,
-    /// A kernel thread's last full reading (see [`Quiet`]).
-    quiet: Option<Arc<Quiet>>,
-}
-
-/// A kernel thread as the last full read found it, with its /proc/PID/schedstat line read
-/// just before. A kernel thread is one task with no memory of its own: while that line (its
-/// run time and the number of times it was switched in) stays the same, it has not run, so
-/// its CPU times, I/O, state and CPU are those of the reading. Most kernel threads sleep
-/// through a tick (53 of 61 over 2 s on a small VM), and schedstat is three numbers where stat
-/// and io are two files of formatted fields: this saves about a third of an idle scan.
-#[derive(Debug)]
-struct Quiet {
-    schedstat: Vec<u8>,
-    process: Process,
-    read_at: Instant,
-}
-
 /// How long a quiet kernel thread's reading stands: the one thing that changes in a thread
 /// that does not run is its nice value (a `renice`), seen within this long, and at once when
 /// it next runs. Reading every kernel thread whole every 10 s would cost an idle scan as much
 /// again as the threads that do run.
 const QUIET_MAX_AGE: Duration = Duration::from_secs(60);
-
-/// pid → identity, as of the last scan (processes that exited are dropped).
-pub(crate) type Identities = Mutex<Arc<HashMap<u32, Identity>>>;
-
-/// The /proc/PID files read every tick, kept open between scans: reading one again from
-/// offset 0 makes the kernel write it afresh, so a scan costs one system call per file
-/// instead of three (open, read, close) and no path lookup. A file kept for a process that
-/// has exited fails (ESRCH), and is then opened again by path: a new process on the same pid
-/// is read, never the old one.
-#[derive(Debug, Default)]
-pub(crate) struct ProcFiles {
-    stat: Option<File>,
-    statm: Option<File>,
-    io: Option<File>,
-    /// Kernel threads only (see [`Quiet`]).
-    schedstat: Option<File>,
-}
-
-/// pid → its open files, as of the last scan.
-pub(crate) type OpenFiles = Mutex<HashMap<u32, ProcFiles>>;
 
 /// Processes whose files are kept open: three descriptors each (a kernel thread's schedstat
 /// stands for the statm it has not), so 300 hold 900 of the 1,024 most systems allow by
@@ -154,17 +57,6 @@ fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
-
-/// The pids a scan found, and when /proc was last listed for them.
-#[derive(Debug)]
-pub(crate) struct Listing {
-    /// The last pid the kernel handed out (/proc/loadavg) before /proc was listed.
-    newest: String,
-    pids: Vec<u32>,
-    listed_at: Instant,
-}
-
-pub(crate) type Listings = Mutex<Option<Listing>>;
 
 /// A [`Listing`] before its pids are known: the last pid handed out, and when /proc was listed.
 type Listed = (String, Instant);
@@ -219,7 +111,7 @@ fn newest_pid(src: &Source) -> Option<String> {
     if !own {
         return None;
     }
-    let text = crate::source::read_optional(&src.proc_path("loadavg")).ok()??;
+    let text = read_optional(&src.proc_path("loadavg")).ok()??;
     text.split_whitespace().nth(4).map(str::to_string)
 }
 
@@ -247,74 +139,69 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
         .map(|pid| open.remove(pid).unwrap_or_default())
         .collect();
     drop(open);
-    // The kernel takes ~40 µs per process to produce its four files on a small VM: on the
-    // tick's critical path. Scan in parallel across cores, in chunks big enough that a
-    // thread is worth starting.
+    let shared = Shared {
+        src,
+        boot_time,
+        users: &users,
+        known: &known,
+        now,
+    };
+    let found = scan_all(shared, &pids, &mut files)?;
+    Ok(remember(src, found, pids, files, listed))
+}
+
+/// Reads every process of `pids` with its kept `files` (aligned with `pids`), in pid order.
+///
+/// The kernel takes ~40 µs per process to produce its four files on a small VM: on the tick's
+/// critical path. Scan in parallel across cores, in chunks big enough that a thread is worth
+/// starting.
+fn scan_all(
+    shared: Shared<'_>,
+    pids: &[u32],
+    files: &mut [ProcFiles],
+) -> Result<Vec<(Process, Identity)>, CollectError> {
     let workers = cores().min(pids.len().div_ceil(PIDS_PER_WORKER).max(1));
     let chunk = pids.len().div_ceil(workers).max(1);
-    let scan_chunk = |pids: &[u32],
-                      files: &mut [ProcFiles],
-                      first: usize|
-     -> Result<Vec<(Process, Identity)>, CollectError> {
-        let mut scan = Scan {
-            src,
-            boot_time,
-            users: users.clone(),
-            known: &known,
-            now,
-            path: PathBuf::new(),
-            // A stat line is ~300 bytes, a long command line a few KB: one page-ish buffer
-            // rarely grows.
-            buf: Vec::with_capacity(4096),
-            keep: false,
-        };
-        let mut out = Vec::with_capacity(pids.len());
-        for (i, (&pid, files)) in pids.iter().zip(files.iter_mut()).enumerate() {
-            scan.path.clear();
-            scan.path.push(&src.proc_root);
-            scan.path.push(pid.to_string());
-            scan.keep = first + i < KEPT_PROCESSES;
-            if !scan.keep {
-                // Past the cap now (lower pids came): read by path, hold nothing.
-                *files = ProcFiles::default();
-            }
-            match scan.process(pid, files)? {
-                Some(process) => out.push(process),
-                None => *files = ProcFiles::default(),
-            }
-        }
-        Ok(out)
-    };
-    let mut found = Vec::with_capacity(pids.len());
     if workers <= 1 {
-        found = scan_chunk(&pids, &mut files, 0)?;
-    } else {
-        let parts: Vec<Result<Vec<(Process, Identity)>, CollectError>> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = pids
-                    .chunks(chunk)
-                    .zip(files.chunks_mut(chunk))
-                    .enumerate()
-                    .map(|(n, (part, files))| {
-                        scope.spawn(move || scan_chunk(part, files, n * chunk))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(CollectError::Parse {
-                                path: src.proc_root.clone(),
-                                what: "a process scan thread panicked".into(),
-                            })
-                        })
-                    })
-                    .collect()
-            });
-        for part in parts {
-            found.extend(part?);
-        }
+        return shared.scan_chunk(pids, files, 0);
     }
+    let parts: Vec<Result<Vec<(Process, Identity)>, CollectError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pids
+            .chunks(chunk)
+            .zip(files.chunks_mut(chunk))
+            .enumerate()
+            .map(|(n, (part, files))| {
+                scope.spawn(move || shared.scan_chunk(part, files, n * chunk))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(CollectError::Parse {
+                        path: shared.src.proc_root.clone(),
+                        what: "a process scan thread panicked".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut found = Vec::with_capacity(pids.len());
+    for part in parts {
+        found.extend(part?);
+    }
+    Ok(found)
+}
+
+/// Keeps what this scan found for the next one (the identities, the files of `pids` still
+/// open, the listing) and returns its processes by ascending pid.
+fn remember(
+    src: &Source,
+    found: Vec<(Process, Identity)>,
+    pids: Vec<u32>,
+    files: Vec<ProcFiles>,
+    listed: Option<Listed>,
+) -> Vec<Process> {
     let mut identities = HashMap::with_capacity(found.len());
     let mut out = Vec::with_capacity(found.len());
     for (process, identity) in found {
@@ -340,30 +227,67 @@ pub fn processes(src: &Source) -> Result<Vec<Process>, CollectError> {
             pids: out.iter().map(|p| p.pid).collect(),
             listed_at,
         });
-    Ok(out)
+    out
 }
 
-/// Counts `processes` (the list [`processes`] returned this tick) by state.
-pub fn process_totals(src: &Source, processes: &[Process]) -> Result<ProcessTotals, CollectError> {
-    let mut t = ProcessTotals {
-        pid_max: read_number(&src.proc_path("sys/kernel/pid_max"))?.unwrap_or(0),
-        total: u32::try_from(processes.len()).unwrap_or(u32::MAX),
-        ..ProcessTotals::default()
-    };
-    for p in processes {
-        t.threads = t.threads.saturating_add(p.num_threads);
-        let count = match p.status.as_str() {
-            "R" => &mut t.running,
-            "S" => &mut t.sleeping,
-            "I" => &mut t.idle,
-            "D" => &mut t.disk_sleep,
-            "Z" => &mut t.zombie,
-            "T" | "t" => &mut t.stopped,
-            _ => continue,
+/// What every scanning thread starts from: the same for all the processes of one scan.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    src: &'a Source,
+    boot_time: f64,
+    users: &'a Arc<HashMap<u32, String>>,
+    /// The identities of the previous scan.
+    known: &'a HashMap<u32, Identity>,
+    now: Instant,
+}
+
+impl Shared<'_> {
+    /// Reads `pids`, the `first`th of the scan's pids onwards, with their kept `files`.
+    fn scan_chunk(
+        self,
+        pids: &[u32],
+        files: &mut [ProcFiles],
+        first: usize,
+    ) -> Result<Vec<(Process, Identity)>, CollectError> {
+        let src = self.src;
+        let mut scan = Scan {
+            src,
+            boot_time: self.boot_time,
+            users: self.users.clone(),
+            known: self.known,
+            now: self.now,
+            path: PathBuf::new(),
+            // A stat line is ~300 bytes, a long command line a few KB: one page-ish buffer
+            // rarely grows.
+            buf: Vec::with_capacity(4096),
+            keep: false,
         };
-        *count += 1;
+        let mut out = Vec::with_capacity(pids.len());
+        for (i, (&pid, files)) in pids.iter().zip(files.iter_mut()).enumerate() {
+            scan.path.clear();
+            scan.path.push(&src.proc_root);
+            scan.path.push(pid.to_string());
+            scan.keep = first + i < KEPT_PROCESSES;
+            if !scan.keep {
+                // Past the cap now (lower pids came): read by path, hold nothing.
+                *files = ProcFiles::default();
+            }
+            match scan.process(pid, files)? {
+                Some(process) => out.push(process),
+                None => *files = ProcFiles::default(),
+            }
+        }
+        Ok(out)
     }
-    Ok(t)
+}
+
+/// What a known kernel thread's schedstat says, read before anything else of it.
+enum Schedstat<'k> {
+    /// It has not run since its last full reading, which stands.
+    Stands(&'k Arc<Quiet>, &'k Identity),
+    /// Read it whole, and keep this line with the reading (`None`: unreadable, or a kernel
+    /// without scheduler statistics).
+    ReadWhole(Option<Vec<u8>>),
 }
 
 /// State shared by every process of one scan.
@@ -424,26 +348,16 @@ impl Scan<'_> {
         pid: u32,
         files: &mut ProcFiles,
     ) -> Result<Option<(Process, Identity)>, CollectError> {
-        let src = self.src;
         let previous = self.known.get(&pid);
         let known = previous.filter(|id| self.is_fresh(id));
         // A kernel thread seen before: its schedstat first, then whatever it says.
         let mut schedstat = None;
         if previous.is_some_and(|id| id.kernel_thread) {
-            // Only through a file kept open since the last scan: that one belongs to the same
-            // thread (it fails once the thread exits), whatever now has its pid.
-            let same_thread = files.schedstat.is_some();
-            if self.read_kept("schedstat", &mut files.schedstat) && is_counted(&self.buf) {
-                if same_thread
-                    && let Some(id) = known
-                    && let Some(quiet) = id.quiet.as_ref().filter(|q| {
-                        q.schedstat == self.buf
-                            && self.now.saturating_duration_since(q.read_at) < QUIET_MAX_AGE
-                    })
-                {
+            match self.schedstat(known, files) {
+                Schedstat::Stands(quiet, id) => {
                     return Ok(Some((quiet.process.clone(), id.clone())));
                 }
-                schedstat = Some(self.buf.clone());
+                Schedstat::ReadWhole(line) => schedstat = line,
             }
         }
         if !self.read_kept("stat", &mut files.stat) {
@@ -452,53 +366,17 @@ impl Scan<'_> {
         let Some(stat) = self.parse_stat()? else {
             return Ok(None);
         };
-        // A kernel thread has no memory map and no command line: its statm is all zeros and
-        // its cmdline empty. A third of a small machine's processes are kernel threads; not
-        // asking the kernel for those two files saves a sixth of the scan.
         let kernel_thread = stat.flags & PF_KTHREAD != 0;
-        let statm = if kernel_thread {
-            StatM {
-                size: 0,
-                resident: 0,
-                shared: 0,
-                text: 0,
-                lib: 0,
-                data: 0,
-                dt: 0,
-            }
-        } else {
-            if !self.read_kept("statm", &mut files.statm) {
-                return Ok(None);
-            }
-            StatM::from_read(&self.buf[..])
-                .map_err(|e| CollectError::procfs(&self.path.join("statm"), e))?
+        let Some(statm) = self.statm(kernel_thread, files)? else {
+            return Ok(None);
         };
         let known = known.filter(|id| id.starttime == stat.starttime && id.comm == stat.comm);
         let mut identity = match known {
             Some(id) => id.clone(),
-            None => {
-                let cmdline = if kernel_thread {
-                    Vec::new()
-                } else {
-                    if !self.read("cmdline") {
-                        return Ok(None);
-                    }
-                    split_cmdline(&self.buf)
-                };
-                let Ok((uid, gid)) = src.syscalls.owner(pid, &self.path) else {
-                    return Ok(None);
-                };
-                Identity {
-                    starttime: stat.starttime,
-                    comm: stat.comm.clone(),
-                    cmdline: cmdline.into(),
-                    uid,
-                    gid,
-                    read_at: self.now,
-                    kernel_thread,
-                    quiet: None,
-                }
-            }
+            None => match self.identify(pid, &stat, kernel_thread) {
+                Some(identity) => identity,
+                None => return Ok(None),
+            },
         };
         // Unreadable for other users' processes (and for some of our own under a ptrace
         // policy): that is the `none` of the record, not an error.
@@ -507,11 +385,109 @@ impl Scan<'_> {
         } else {
             None
         };
+        let process = self.record(pid, stat, &statm, &identity, io);
+        identity.quiet = schedstat.map(|schedstat| {
+            Arc::new(Quiet {
+                schedstat,
+                process: process.clone(),
+                read_at: self.now,
+            })
+        });
+        Ok(Some((process, identity)))
+    }
 
+    /// A kernel thread seen before (`known` if its identity is still fresh): its last reading
+    /// stands while its schedstat line has not moved.
+    fn schedstat<'k>(
+        &mut self,
+        known: Option<&'k Identity>,
+        files: &mut ProcFiles,
+    ) -> Schedstat<'k> {
+        // Only through a file kept open since the last scan: that one belongs to the same
+        // thread (it fails once the thread exits), whatever now has its pid.
+        let same_thread = files.schedstat.is_some();
+        if !(self.read_kept("schedstat", &mut files.schedstat) && is_counted(&self.buf)) {
+            return Schedstat::ReadWhole(None);
+        }
+        if same_thread
+            && let Some(id) = known
+            && let Some(quiet) = id.quiet.as_ref().filter(|q| {
+                q.schedstat == self.buf
+                    && self.now.saturating_duration_since(q.read_at) < QUIET_MAX_AGE
+            })
+        {
+            return Schedstat::Stands(quiet, id);
+        }
+        Schedstat::ReadWhole(Some(self.buf.clone()))
+    }
+
+    /// /proc/PID/statm; `None` when it cannot be read (the process exited).
+    ///
+    /// A kernel thread has no memory map and no command line: its statm is all zeros and its
+    /// cmdline empty. A third of a small machine's processes are kernel threads; not asking the
+    /// kernel for those two files saves a sixth of the scan.
+    fn statm(
+        &mut self,
+        kernel_thread: bool,
+        files: &mut ProcFiles,
+    ) -> Result<Option<StatM>, CollectError> {
+        if kernel_thread {
+            return Ok(Some(StatM {
+                size: 0,
+                resident: 0,
+                shared: 0,
+                text: 0,
+                lib: 0,
+                data: 0,
+                dt: 0,
+            }));
+        }
+        if !self.read_kept("statm", &mut files.statm) {
+            return Ok(None);
+        }
+        StatM::from_read(&self.buf[..])
+            .map(Some)
+            .map_err(|e| CollectError::procfs(&self.path.join("statm"), e))
+    }
+
+    /// Who process `pid` is, read now: its command line (none for a kernel thread, see
+    /// [`Scan::statm`]) and the owner of its directory; `None` when either cannot be read.
+    fn identify(&mut self, pid: u32, stat: &Stat, kernel_thread: bool) -> Option<Identity> {
+        let cmdline = if kernel_thread {
+            Vec::new()
+        } else {
+            if !self.read("cmdline") {
+                return None;
+            }
+            split_cmdline(&self.buf)
+        };
+        let (uid, gid) = self.src.syscalls.owner(pid, &self.path).ok()?;
+        Some(Identity {
+            starttime: stat.starttime,
+            comm: stat.comm.clone(),
+            cmdline: cmdline.into(),
+            uid,
+            gid,
+            read_at: self.now,
+            kernel_thread,
+            quiet: None,
+        })
+    }
+
+    /// The record of process `pid` from what was read of it.
+    fn record(
+        &self,
+        pid: u32,
+        stat: Stat,
+        statm: &StatM,
+        identity: &Identity,
+        io: Option<Io>,
+    ) -> Process {
+        let src = self.src;
         let secs = |ticks: u64| src.ticks_to_secs(ticks);
         let signed_secs = |ticks: i64| secs(u64::try_from(ticks).unwrap_or(0));
         let bytes = |pages: u64| pages.saturating_mul(src.page_size);
-        let process = Process {
+        Process {
             pid,
             ppid: u32::try_from(stat.ppid).unwrap_or(0),
             cmdline: identity.cmdline.to_vec(),
@@ -543,15 +519,7 @@ impl Scan<'_> {
                 .and_then(|p| u32::try_from(p).ok())
                 .unwrap_or(0),
             name: stat.comm,
-        };
-        identity.quiet = schedstat.map(|schedstat| {
-            Arc::new(Quiet {
-                schedstat,
-                process: process.clone(),
-                read_at: self.now,
-            })
-        });
-        Ok(Some((process, identity)))
+        }
     }
 
     /// Whether who a process is may still be taken from the last scans: read within
@@ -580,180 +548,9 @@ impl Scan<'_> {
     }
 }
 
-/// Whether procfs's `Stat` parser can slice `text` without panicking: it takes the pid before
-/// the first `(`, the name up to the last `)`, and the fields from two bytes past it.
-fn stat_is_sliceable(text: &str) -> bool {
-    let (Some(open), Some(close)) = (text.find('('), text.rfind(')')) else {
-        return false;
-    };
-    open >= 1
-        && text.is_char_boundary(open - 1)
-        && close > open
-        && close + 2 <= text.len()
-        && text.is_char_boundary(close + 2)
-}
-
-/// Reads a whole file from its start into `buf` (cleared first), with `pread` at offset 0: a
-/// /proc file read again that way is made afresh. `read_to_end` would first ask the file's
-/// size and position (statx + lseek), which a /proc file does not know.
-///
-/// A read that leaves room in the buffer is the end: /proc/PID files (one record made whole
-/// per read, or the command line copied until it ends) and fixture files alike hand over all
-/// they have, so the read that would return 0 is not made (a system call per file saved).
-fn read_all(f: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
-    let mut len = 0;
-    buf.clear();
-    loop {
-        if len == buf.len() {
-            // A stat line is ~300 bytes; command lines grow the buffer, which is then reused.
-            buf.resize((buf.len() * 2).max(4096), 0);
-        }
-        match f.read_at(&mut buf[len..], len as u64) {
-            Ok(0) => break,
-            Ok(n) => {
-                len += n;
-                if len < buf.len() {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                buf.truncate(len);
-                return Err(e);
-            }
-        }
-    }
-    buf.truncate(len);
-    Ok(len)
-}
-
-/// Whether a /proc/PID/schedstat line counts anything: a kernel without scheduler statistics
-/// writes `0 0 0` for every task, which would make them all look quiet. (A thread that never
-/// used a whole nanosecond of CPU but was switched in reads `0 0 2`: counted.)
-fn is_counted(schedstat: &[u8]) -> bool {
-    schedstat.iter().any(|b| b.is_ascii_digit() && *b != b'0')
-}
-
-/// The two fields of /proc/PID/io glint reports.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Io {
-    read_bytes: u64,
-    write_bytes: u64,
-}
-
-/// /proc/PID/io; `None` when it does not parse (a kernel without task I/O accounting writes a
-/// shorter file). Parsed by hand: procfs builds a map of every line for each process, ten
-/// allocations where two numbers are needed.
-fn parse_io(buf: &[u8]) -> Option<Io> {
-    let text = std::str::from_utf8(buf).ok()?;
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-    };
-    Some(Io {
-        read_bytes: field("read_bytes")?,
-        write_bytes: field("write_bytes")?,
-    })
-}
-
-/// Arguments of /proc/PID/cmdline, as psutil splits them: NUL-separated, except for processes
-/// that rewrote their title into one space-separated string (nginx, postgres workers).
-fn split_cmdline(data: &[u8]) -> Vec<String> {
-    if data.is_empty() {
-        return Vec::new(); // kernel threads and zombies
-    }
-    let sep = if data.ends_with(b"\0") { b'\0' } else { b' ' };
-    let data = data.strip_suffix(&[sep]).unwrap_or(data);
-    let mut args: Vec<&[u8]> = data.split(|&b| b == sep).collect();
-    if sep == b'\0' && args.len() == 1 && data.contains(&b' ') {
-        args = data.split(|&b| b == b' ').collect();
-    }
-    args.into_iter()
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn totals_count_each_state_and_sum_threads() {
-        let procs: Vec<Process> = [
-            ("R", 1),
-            ("S", 4),
-            ("S", 2),
-            ("I", 1),
-            ("D", 1),
-            ("Z", 1),
-            ("T", 1),
-            ("t", 3),
-            // Dead: counted in the total only.
-            ("X", 1),
-        ]
-        .iter()
-        .map(|(status, threads)| Process {
-            status: status.to_string(),
-            num_threads: *threads,
-            ..Process::default()
-        })
-        .collect();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let t = process_totals(&Source::fixture(dir.path()), &procs).expect("totals");
-        assert_eq!(
-            t,
-            ProcessTotals {
-                pid_max: 0,
-                total: 9,
-                running: 1,
-                sleeping: 2,
-                idle: 1,
-                disk_sleep: 1,
-                zombie: 1,
-                stopped: 2,
-                threads: 15,
-            }
-        );
-    }
-
-    #[test]
-    fn cmdline_splitting_follows_psutil() {
-        assert_eq!(split_cmdline(b"sleep\x00100\x00"), ["sleep", "100"]);
-        assert_eq!(split_cmdline(b"a b\0c\0"), ["a b", "c"]);
-        assert_eq!(
-            split_cmdline(b"nginx: worker process\0"),
-            ["nginx:", "worker", "process"]
-        );
-        assert_eq!(split_cmdline(b"postgres: writer"), ["postgres:", "writer"]);
-        assert_eq!(split_cmdline(b""), Vec::<String>::new());
-        assert_eq!(split_cmdline(b"x\0\0"), ["x", ""]);
-    }
-
-    #[test]
-    fn stat_lines_procfs_would_panic_on_are_refused() {
-        assert!(stat_is_sliceable("1 (init) S 0"));
-        assert!(stat_is_sliceable("7 (a) b) (c) R 1"));
-        assert!(!stat_is_sliceable("(init) S 0"));
-        assert!(!stat_is_sliceable("1 )init( S 0"));
-        assert!(!stat_is_sliceable("1 (init)"));
-        assert!(!stat_is_sliceable("1 (init)é"));
-        assert!(!stat_is_sliceable("é(x) S"));
-        assert!(!stat_is_sliceable("1 x S"));
-    }
-
-    #[test]
-    fn io_of_an_odd_kernel_is_none() {
-        assert_eq!(parse_io(b"rchar: 1\n").map(|io| io.read_bytes), None);
-        assert_eq!(
-            parse_io("rcharé: 1\n".as_bytes()).map(|io| io.read_bytes),
-            None
-        );
-        let full = b"rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 5\nwrite_bytes: 6\n\
-                     cancelled_write_bytes: 7\n";
-        let io = parse_io(full).expect("io");
-        assert_eq!((io.read_bytes, io.write_bytes), (5, 6));
-    }
 
     #[test]
     fn garbled_stat_names_the_file_and_a_vanished_one_is_skipped() {

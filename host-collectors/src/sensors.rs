@@ -7,7 +7,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, list_dir, read_text, read_trimmed};
+use crate::files::{list_dir, read_text, read_trimmed};
+use crate::source::Source;
 
 /// WIT `sensor-kind`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,8 +5,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
+use crate::files::read_optional;
 use crate::memory::MAX_KB_DIGITS;
-use crate::source::{Source, read_optional};
+use crate::source::Source;
 
 /// WIT `swap`, in bytes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! The readings that are system calls, not files (statvfs, interface addresses, the clock, the
 //! architecture, process owners): one trait, a live implementation and a fixture one that answers
-//! from `syscalls.json`.
+//! from `syscalls.json`, and the records they answer with (`Clock`, `NetAddress`), which the
+//! `clock` and `network` collectors hand on.
 
 use std::collections::HashMap;
 use std::io;
@@ -8,11 +9,35 @@ use std::net::IpAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::clock::Clock;
 use crate::error::CollectError;
-use crate::network::{AddressFamily, NetAddress};
+
+/// WIT `clock`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Clock {
+    pub unix_nanos: u64,
+    /// Local time offset from UTC, seconds.
+    pub utc_offset: i32,
+    /// Local time zone abbreviation (`UTC`, `CET`).
+    pub timezone: String,
+}
+
+/// WIT `address-family`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddressFamily {
+    #[default]
+    Ipv4,
+    Ipv6,
+}
+
+/// WIT `net-address`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetAddress {
+    pub family: AddressFamily,
+    pub address: String,
+    pub prefix_len: u8,
+}
 
 /// What `statvfs(2)` says of one mounted filesystem, in the units it uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]

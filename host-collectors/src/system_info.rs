@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_once, read_optional, read_trimmed};
+use crate::files::{read_optional, read_trimmed};
+use crate::source::{Source, read_once};
 
 /// WIT `system-info`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

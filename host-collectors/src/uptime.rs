@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cpu_stats::boot_time;
 use crate::error::CollectError;
-use crate::source::{Source, read_optional};
+use crate::files::read_optional;
+use crate::source::Source;
 
 /// WIT `uptime`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-//! uid → user name from /etc/passwd, cached and reloaded only when the file changes.
+//! uid → user name from /etc/passwd, cached and reloaded only when the file changes. A cache
+//! that `Source` holds, so below it: it reads the file with `files` alone.
 
 use std::collections::HashMap;
 use std::io;
@@ -7,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use crate::error::CollectError;
+use crate::files::read_optional;
 
 /// The names known so far and the passwd file version they came from.
 #[derive(Default)]
@@ -38,7 +40,7 @@ impl Users {
         // Nothing in the critical section can panic midway, so a poisoned lock holds a whole map.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if state.stamp != stamp {
-            let names = match crate::source::read_optional(passwd)? {
+            let names = match read_optional(passwd)? {
                 Some(text) => parse_passwd(&text),
                 None => HashMap::new(),
             };

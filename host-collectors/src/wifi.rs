@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::CollectError;
-use crate::source::{Source, read_optional};
+use crate::files::read_optional;
+use crate::source::Source;
 
 /// WIT `wifi`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -12,14 +12,15 @@ use std::time::{Duration, Instant};
 
 use glint::bindings::ConfigValue;
 use glint::bindings::input::glint::plugin::types::{Batch, Schema};
-use glint::config::Config;
-use glint::engine::GlintEngine;
 use glint::export::{ExportSettings, batch_of, hostname};
-use glint::host::StatsView;
-use glint::monitor::{Monitor, PluginFile};
-use glint::plugin::LoadedPlugin;
-use glint::readings::TickReadings;
-use glint::store::PluginSource;
+use glint::monitor::Monitor;
+use glint::plugins::engine::GlintEngine;
+use glint::plugins::host::StatsView;
+use glint::plugins::load::LoadedPlugin;
+use glint::plugins::load::PluginFile;
+use glint::plugins::readings::TickReadings;
+use glint::settings::config::Config;
+use glint::stats::snapshot::PluginSource;
 use glint_tests::servers::{
     Couch, Graphite, Influx, OpenSearch, Pushgateway, Statsd, Victoria, http_sink,
 };
@@ -75,7 +76,8 @@ fn load(engine: &GlintEngine, config: &Config, name: &str) -> LoadedPlugin {
         Arc::new(Source::live()),
         Arc::from(Vec::new()),
     ));
-    glint::plugin::load(engine, &file, config, readings).unwrap_or_else(|e| panic!("{name}: {e}"))
+    glint::plugins::load::load(engine, &file, config, readings)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 struct Figures {

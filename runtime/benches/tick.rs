@@ -12,9 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use glint::config::Config;
-use glint::engine::GlintEngine;
 use glint::monitor::Monitor;
+use glint::plugins::engine::GlintEngine;
+use glint::settings::config::Config;
 use host_collectors::{Source, collect_all};
 
 /// Extra processes for the loaded case (the figure).

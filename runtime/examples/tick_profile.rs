@@ -5,9 +5,9 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use glint::config::Config;
-use glint::engine::GlintEngine;
 use glint::monitor::Monitor;
+use glint::plugins::engine::GlintEngine;
+use glint::settings::config::Config;
 use host_collectors::Source;
 
 /// Ticks measured: enough for stable medians on a noisy machine.

@@ -43,3 +43,12 @@ pub use input::glint::plugin::stats::{Decoration, Limit, Point};
 pub use input::glint::plugin::types::{
     ConfigValue, FieldInfo, Layout, PluginInfo, PluginKind, Table, Tick, Unit, Value,
 };
+
+/// A plugin kind as the API names it.
+pub fn kind_name(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::Input => "input",
+        PluginKind::Output => "output",
+        PluginKind::Exporter => "exporter",
+    }
+}

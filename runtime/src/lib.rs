@@ -1,26 +1,13 @@
 //! glint: the host — engine, plugins, scheduler, store and the command line's building blocks.
-pub mod auth;
 pub mod bindings;
-pub mod check;
-pub mod config;
-pub mod discovery;
-pub mod engine;
-pub mod events;
 pub mod export;
-pub mod host;
-pub mod manifest;
 pub mod monitor;
-pub mod plugin;
-pub mod pool;
-pub mod readings;
-pub mod render;
-pub mod sandbox;
-pub mod scaffold;
+pub mod plugins;
 pub mod server;
+pub mod settings;
+pub mod stats;
 pub mod stdout;
-pub mod store;
-pub mod supervisor;
-pub mod trim;
+pub mod tools;
 pub mod tui;
 
 /// The default plugins embedded in the binary, and where the built guests are.

@@ -13,18 +13,22 @@ use arc_swap::ArcSwap;
 use host_collectors::Source;
 
 use crate::bindings::{PluginKind, Tick};
-use crate::config::Config;
-use crate::discovery::{Change, Discovery};
-use crate::engine::GlintEngine;
 use crate::export::{ExportSettings, Exporter};
-use crate::host::StatsView;
-use crate::manifest::Manifest;
-use crate::plugin::{
-    self, Actor, LoadedPlugin, PluginCounters, PluginError, PluginStatus, Replies, StatusBoard,
-};
-use crate::pool::Pool;
-use crate::readings::TickReadings;
-use crate::store::{PluginMeta, PluginSource, PluginStats, Snapshot, Store, decorate, key_text};
+use crate::plugins::actor::{Actor, Replies};
+use crate::plugins::discovery::{Change, Discovery};
+use crate::plugins::engine::GlintEngine;
+use crate::plugins::error::PluginError;
+use crate::plugins::host::StatsView;
+use crate::plugins::load::{self, LoadedPlugin, PluginFile};
+use crate::plugins::pool::Pool;
+use crate::plugins::readings::TickReadings;
+use crate::plugins::supervisor::PluginCounters;
+use crate::settings::config::Config;
+use crate::stats::decorate::decorate;
+use crate::stats::snapshot::{PluginMeta, PluginSource, PluginStats, Snapshot, key_text};
+use crate::stats::status::PluginStatus;
+use crate::stats::status::StatusBoard;
+use crate::stats::store::Store;
 
 /// How long past a plugin's own deadline the tick waits for its answer: the epoch ticker
 /// interrupts a guest within one period of its deadline, so 100 ms covers that plus the
@@ -35,47 +39,6 @@ const JOIN_GRACE: Duration = Duration::from_millis(100);
 /// of plugins takes a few milliseconds, so 25 ms without them all in means some call is
 /// running towards its deadline and the calls queued behind it need a thread.
 const STALL: Duration = Duration::from_millis(25);
-
-/// A plugin to load: its label, component bytes and where it comes from.
-pub struct PluginFile {
-    pub label: String,
-    /// Borrowed for embedded plugins: never copied, and on a warm start never read.
-    pub bytes: Cow<'static, [u8]>,
-    pub sha256: [u8; 32],
-    pub source: PluginSource,
-    /// What it asks for; none for embedded plugins and a bare `--plugin` file.
-    pub manifest: Option<Manifest>,
-}
-
-impl PluginFile {
-    /// Reads a component file given on the command line, with its manifest if one is
-    /// beside it (`NAME.toml` for `NAME.wasm`) or given.
-    pub fn read(
-        path: &std::path::Path,
-        manifest: Option<&std::path::Path>,
-    ) -> Result<PluginFile, String> {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let sha256 = crate::engine::digest(&bytes);
-        let label = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| path.display().to_string());
-        let beside = path.with_extension("toml");
-        let manifest = match manifest {
-            Some(m) => Some(Manifest::load(m).map_err(|e| e.to_string())?),
-            None if beside.is_file() => Some(Manifest::load(&beside).map_err(|e| e.to_string())?),
-            None => None,
-        };
-        Ok(PluginFile {
-            label,
-            bytes: Cow::Owned(bytes),
-            sha256,
-            source: PluginSource::File(path.to_path_buf()),
-            manifest,
-        })
-    }
-}
 
 /// The plugins running now, as the server sees them: replaced whole when the set changes.
 #[derive(Default)]
@@ -210,7 +173,7 @@ impl Monitor {
                             chunk
                                 .into_iter()
                                 .map(|f| {
-                                    let result = plugin::load(engine, &f, config, readings.clone());
+                                    let result = load::load(engine, &f, config, readings.clone());
                                     (f, result)
                                 })
                                 .collect::<Vec<_>>()
@@ -289,7 +252,7 @@ impl Monitor {
         (monitor, refused)
     }
 
-    /// Starts watching the plugins directory (if there is one): every [`crate::discovery::RESCAN`]
+    /// Starts watching the plugins directory (if there is one): every [`crate::plugins::discovery::RESCAN`]
     /// its changes are loaded on the watcher's thread and swapped in at the next tick.
     pub fn watch(&mut self) -> std::io::Result<()> {
         let Some(discovery) = self.discovery.take() else {
@@ -619,9 +582,6 @@ impl Monitor {
             plugins: done.into_iter().flatten().collect(),
         });
         self.store.publish(snapshot.clone());
-        for exporter in &self.exporters {
-            exporter.offer(&snapshot);
-        }
         tracing::debug!("tick {} collected {:?}", self.seq, readings.collected());
         self.last_readings = Some(readings);
         snapshot

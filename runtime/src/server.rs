@@ -22,10 +22,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::auth::Credentials;
-use crate::events::Hub;
 use crate::monitor::Registry;
-use crate::store::{Snapshot, Store};
+use crate::settings::auth::Credentials;
+use crate::stats::events::Hub;
+use crate::stats::snapshot::Snapshot;
+use crate::stats::store::Store;
 
 pub use error::ApiError;
 pub use openapi::{ROUTES, Route, document as openapi_document};

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value as Json};
 
-use crate::render;
-use crate::store::Snapshot;
+use crate::stats::render;
+use crate::stats::snapshot::Snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Format {

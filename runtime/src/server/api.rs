@@ -13,8 +13,8 @@ use serde_json::{Map, Value as Json, json};
 use super::Shared;
 use super::error::{ApiError, listing};
 use crate::bindings::Layout;
-use crate::render;
-use crate::store::{PluginMeta, PluginStats, Snapshot};
+use crate::stats::render;
+use crate::stats::snapshot::{PluginMeta, PluginStats, Snapshot};
 
 /// The API version of the envelope (seed 000).
 const API_VERSION: u32 = 3;
@@ -236,7 +236,7 @@ pub(super) async fn plugins(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// A WASM plugin's status by name, or a 404 listing the plugins.
-fn status_of(shared: &Shared, name: &str) -> Result<crate::plugin::PluginStatus, ApiError> {
+fn status_of(shared: &Shared, name: &str) -> Result<crate::stats::status::PluginStatus, ApiError> {
     let plugins = shared.store.plugins();
     plugins
         .iter()

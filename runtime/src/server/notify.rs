@@ -17,7 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::Shared;
 use super::api::parse_query;
 use super::error::{ApiError, listing};
-use crate::events::Event;
+use crate::stats::events::Event;
 
 /// The next notification for a subscriber, as (event name, JSON); `None` once glint stops.
 async fn next(rx: &mut Receiver<Event>, plugins: &[String]) -> Option<(&'static str, Json)> {

@@ -12,8 +12,10 @@ use super::Shared;
 use super::api::Params;
 use super::error::{ApiError, listing};
 use crate::bindings::input::glint::plugin::types::Request;
-use crate::host::StatsView;
-use crate::plugin::{Actor, OUTPUT_QUEUE, PluginError};
+use crate::plugins::actor::Actor;
+use crate::plugins::error::PluginError;
+use crate::plugins::host::StatsView;
+use crate::settings::limits::OUTPUT_QUEUE;
 
 /// The output plugin `/metrics` serves.
 const METRICS_PLUGIN: &str = "prometheus";

@@ -10,9 +10,10 @@ use serde_json::Value;
 
 use super::Input;
 use super::model::{PluginStatus, Stats};
-use crate::config::DEFAULT_PORT;
-use crate::render;
-use crate::store::{Snapshot, Store};
+use crate::settings::config::DEFAULT_PORT;
+use crate::stats::render;
+use crate::stats::snapshot::Snapshot;
+use crate::stats::store::Store;
 
 /// The UI's stats for one of this process's snapshots: the same JSON a client gets from
 /// `/api/3/all`, so both modes draw from one model.
@@ -99,7 +100,10 @@ impl Remote {
             request = request.timeout(timeout);
         }
         if let Some((user, password)) = &self.credentials {
-            request = request.set("Authorization", &crate::auth::basic_header(user, password));
+            request = request.set(
+                "Authorization",
+                &crate::settings::auth::basic_header(user, password),
+            );
         }
         request.call().map_err(|e| match e {
             ureq::Error::Status(401, _) => match &self.credentials {

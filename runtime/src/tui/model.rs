@@ -24,7 +24,7 @@ pub struct Stats {
     pub plugins: Vec<PluginStatus>,
 }
 
-pub use crate::plugin::PluginStatus;
+pub use crate::stats::status::PluginStatus;
 
 /// How Glances decorates a value, worst last (so `max` picks the worst of several).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

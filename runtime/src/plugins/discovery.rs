@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, SystemTime};
 
-use crate::config::Config;
-use crate::engine::GlintEngine;
-use crate::manifest::Manifest;
-use crate::monitor::PluginFile;
-use crate::plugin::{self, LoadedPlugin};
-use crate::readings::TickReadings;
-use crate::store::PluginSource;
+use crate::plugins::engine::GlintEngine;
+use crate::plugins::load::PluginFile;
+use crate::plugins::load::{self, LoadedPlugin};
+use crate::plugins::readings::TickReadings;
+use crate::settings::config::Config;
+use crate::settings::manifest::Manifest;
+use crate::stats::snapshot::PluginSource;
 
 /// How often the directory is looked at (the and Weave Scope's 5 s): a dropped-in
 /// plugin runs within seconds, and a scan (one `readdir` and two `stat`s a plugin) costs
@@ -146,7 +146,7 @@ impl Discovery {
             std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
         Ok(PluginFile {
             label: name.to_string(),
-            sha256: crate::engine::digest(&bytes),
+            sha256: crate::plugins::engine::digest(&bytes),
             bytes: Cow::Owned(bytes),
             source: PluginSource::Directory(wasm),
             manifest: Some(manifest),
@@ -171,7 +171,7 @@ impl Discovery {
             Ok(file) => file,
             Err(reason) => return refused(reason),
         };
-        match plugin::load(engine, &file, config, readings.clone()) {
+        match load::load(engine, &file, config, readings.clone()) {
             Ok(plugin) => Change::Loaded {
                 name: name.to_string(),
                 plugin: Box::new(plugin),

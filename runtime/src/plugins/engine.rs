@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::config::MAX_PLUGIN_MEMORY_MB;
+use crate::settings::limits::MAX_MEMORY_MB;
 
 /// How often the epoch advances: the granularity of plugin deadlines. 10 ms keeps the
 /// ticker's own cost negligible (100 wake-ups a second) while a 500 ms deadline is met
@@ -106,7 +106,7 @@ impl GlintEngine {
         pool.total_memories(MAX_INSTANCES);
         pool.total_tables(MAX_INSTANCES * 2);
         pool.total_core_instances(MAX_INSTANCES * 8);
-        pool.max_memory_size((MAX_PLUGIN_MEMORY_MB as usize) << 20);
+        pool.max_memory_size((MAX_MEMORY_MB as usize) << 20);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| EngineError::Config(format!("{e:#}")))?;
 

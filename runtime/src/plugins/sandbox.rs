@@ -8,27 +8,13 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde::Deserialize;
 use wasmtime_wasi::sockets::SocketAddrUse;
 
 use crate::bindings::{Table, Value, wit_readings as wr};
-use crate::config::Config;
-use crate::manifest::{LimitSettings, Manifest};
-
-/// Ceilings of the limits, whoever sets them. Memory: the engine's pool reserves slots of
-/// this size. Deadline and CPU budget: a call of a minute would stall every tick behind it.
-/// Rows: 10 million is a hundred times a machine with every PID. Table size: 1 GiB.
-/// Log lines: 100,000 a minute is already a flood no one reads.
-pub const MAX_MEMORY_MB: u64 = crate::config::MAX_PLUGIN_MEMORY_MB;
-pub const MAX_DEADLINE_MS: u64 = 60_000;
-const MAX_ROWS: u64 = 10_000_000;
-const MAX_TABLE_KB: u64 = 1 << 20;
-const MAX_LOG_LINES: u64 = 100_000;
-
-/// An exporter's deadline per call unless its section sets one: a call waits on its target,
-/// and the SDK's HTTP client gives up on a request after 5 s, so a replay of a few requests
-/// fits; a target slower than this is retried later rather than holding the exporter.
-pub const EXPORT_DEADLINE: Duration = Duration::from_secs(15);
+use crate::settings::config::Config;
+use crate::settings::grants::{Destination, Protocol};
+use crate::settings::limits::{EXPORT_DEADLINE, Limits};
+use crate::settings::manifest::Manifest;
 
 /// How long finding which address of a granted name answers may take: a LAN or loopback
 /// target answers in milliseconds; past this the first address is used, and the request's own
@@ -45,91 +31,8 @@ pub enum HttpTarget {
     Lookup(String),
 }
 
-/// How a destination may be reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// `host:port`: TCP or UDP.
-    Any,
-    Tcp,
-    Udp,
-    /// An `http(s)://` URL: for `wasi:http`; its host and port are also reachable by TCP.
-    Http,
-}
-
-/// A network destination a plugin may reach.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Destination {
-    pub protocol: Protocol,
-    /// An IP address or a host name, checked on each connect against what it resolves to.
-    pub host: String,
-    pub port: u16,
-    /// How it was written (the grant must match it).
-    pub spec: String,
-}
-
 impl Destination {
-    /// `host:port`, `tcp://host:port`, `udp://host:port`, `http://host[:port][/path]` or
-    /// `https://...`; IPv6 hosts in brackets (`[::1]:8086`).
-    pub fn parse(spec: &str) -> Result<Destination, String> {
-        let bad = |why: &str| {
-            Err(format!(
-                "destination {spec:?} {why}; write host:port, tcp://host:port, udp://host:port or an http(s):// URL"
-            ))
-        };
-        let (protocol, rest, default_port) = if let Some(r) = spec.strip_prefix("tcp://") {
-            (Protocol::Tcp, r, None)
-        } else if let Some(r) = spec.strip_prefix("udp://") {
-            (Protocol::Udp, r, None)
-        } else if let Some(r) = spec.strip_prefix("http://") {
-            (Protocol::Http, r, Some(80))
-        } else if let Some(r) = spec.strip_prefix("https://") {
-            (Protocol::Http, r, Some(443))
-        } else if spec.contains("://") {
-            return bad("has an unknown scheme");
-        } else {
-            (Protocol::Any, spec, None)
-        };
-        let authority = match protocol {
-            Protocol::Http => rest.split(['/', '?']).next().unwrap_or(rest),
-            _ => rest,
-        };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let Some((host, after)) = v6.split_once(']') else {
-                return bad("has an unclosed '['");
-            };
-            (host, after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        let port = match (port, default_port) {
-            (Some(p), _) => match p.parse::<u16>() {
-                Ok(p) if p != 0 => p,
-                _ => return bad("has a bad port"),
-            },
-            (None, Some(p)) => p,
-            (None, None) => return bad("has no port"),
-        };
-        let valid_host = !host.is_empty()
-            && (host.parse::<IpAddr>().is_ok()
-                || host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
-        if !valid_host {
-            return bad("has no valid host");
-        }
-        Ok(Destination {
-            protocol,
-            // A fully qualified `name.` is the same host as `name`.
-            host: host.trim_end_matches('.').to_string(),
-            port,
-            spec: spec.to_string(),
-        })
-    }
-
-    fn allows(&self, tcp: bool) -> bool {
+    pub(crate) fn allows(&self, tcp: bool) -> bool {
         match self.protocol {
             Protocol::Any => true,
             Protocol::Tcp | Protocol::Http => tcp,
@@ -140,7 +43,7 @@ impl Destination {
     /// Whether `addr` is this destination now: the same port and the host's address (a
     /// name is resolved here, by the host, at each check, so a plugin cannot point it
     /// elsewhere).
-    async fn is(&self, addr: SocketAddr) -> bool {
+    pub(crate) async fn is(&self, addr: SocketAddr) -> bool {
         if addr.port() != self.port {
             return false;
         }
@@ -152,17 +55,6 @@ impl Destination {
             Err(_) => false,
         }
     }
-}
-
-/// The operator's grants for one plugin: `[plugins.NAME.grant]`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrantSettings {
-    pub network: Option<Vec<String>>,
-    pub directory: Option<String>,
-    pub env: Option<Vec<String>>,
-    pub process_cmdlines: Option<bool>,
-    pub process_users: Option<bool>,
 }
 
 /// What a plugin was granted in the end, and what it asked for and did not get.
@@ -376,104 +268,6 @@ impl Grants {
 /// The stats columns that carry the sensitive readings.
 const CMDLINE_COLUMN: &str = "cmdline";
 const USER_COLUMN: &str = "username";
-
-/// One plugin's resource limits.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
-    /// Bytes of linear memory.
-    pub memory: usize,
-    /// Wall-clock time of one call; past it the call is interrupted (a trap).
-    pub deadline: Duration,
-    /// CPU time a call should take; a plugin that keeps going over is throttled, then stopped.
-    pub cpu_budget: Duration,
-    pub max_rows: usize,
-    pub max_table_bytes: usize,
-    pub log_lines_per_minute: u32,
-}
-
-/// Each limit's key and range (see the ceilings above).
-const LIMIT_RANGES: [(&str, u64, u64); 6] = [
-    ("memory_mb", 1, MAX_MEMORY_MB),
-    ("deadline_ms", 1, MAX_DEADLINE_MS),
-    ("cpu_budget_ms", 1, MAX_DEADLINE_MS),
-    ("max_rows", 1, MAX_ROWS),
-    ("max_table_kb", 1, MAX_TABLE_KB),
-    ("log_lines_per_minute", 0, MAX_LOG_LINES),
-];
-
-impl LimitSettings {
-    fn slot(&mut self, key: &str) -> Option<&mut Option<u64>> {
-        Some(match key {
-            "memory_mb" => &mut self.memory_mb,
-            "deadline_ms" => &mut self.deadline_ms,
-            "cpu_budget_ms" => &mut self.cpu_budget_ms,
-            "max_rows" => &mut self.max_rows,
-            "max_table_kb" => &mut self.max_table_kb,
-            "log_lines_per_minute" => &mut self.log_lines_per_minute,
-            _ => return None,
-        })
-    }
-
-    /// Sets one limit by its key, checking its range.
-    pub fn set(&mut self, key: &str, value: u64) -> Result<(), String> {
-        let (_, low, high) = LIMIT_RANGES
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .copied()
-            .ok_or_else(|| format!("{key} is not a limit"))?;
-        if !(low..=high).contains(&value) {
-            return Err(format!("{value} is out of range: expected {low} to {high}"));
-        }
-        if let Some(slot) = self.slot(key) {
-            *slot = Some(value);
-        }
-        Ok(())
-    }
-
-    /// `other`'s values over these (a later config file over an earlier one).
-    pub fn merge(&mut self, other: &LimitSettings) {
-        let mut other = other.clone();
-        for (key, _, _) in LIMIT_RANGES {
-            if let (Some(value), Some(slot)) =
-                (other.slot(key).and_then(|v| v.take()), self.slot(key))
-            {
-                *slot = Some(value);
-            }
-        }
-    }
-
-    /// Checks every value is in range; `prefix` names the section in the message.
-    pub fn check(&self, prefix: &str) -> Result<(), String> {
-        let mut copy = self.clone();
-        for (key, _, _) in LIMIT_RANGES {
-            if let Some(v) = copy.slot(key).and_then(|s| s.take()) {
-                copy.set(key, v)
-                    .map_err(|m| format!("{prefix}{key} = {m}"))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// These settings over `base`.
-    pub fn over(&self, base: Limits) -> Limits {
-        Limits {
-            memory: self.memory_mb.map_or(base.memory, |v| (v as usize) << 20),
-            deadline: self
-                .deadline_ms
-                .map_or(base.deadline, Duration::from_millis),
-            cpu_budget: self
-                .cpu_budget_ms
-                .map_or(base.cpu_budget, Duration::from_millis),
-            max_rows: self.max_rows.map_or(base.max_rows, |v| v as usize),
-            max_table_bytes: self
-                .max_table_kb
-                .map_or(base.max_table_bytes, |v| (v as usize) << 10),
-            log_lines_per_minute: self
-                .log_lines_per_minute
-                .map_or(base.log_lines_per_minute, |v| v as u32),
-        }
-    }
-}
 
 /// Everything a plugin's store is built from.
 #[derive(Debug, Clone)]

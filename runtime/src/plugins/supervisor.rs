@@ -3,7 +3,13 @@
 //! its CPU budget (then stopping it), the last error and call-time percentiles.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+use crate::settings::limits::Policy;
+use crate::stats::status::{PluginStatus, StatusSource, status_name};
+use crate::stats::unix_millis_now;
 
 /// Calls in a row over the CPU budget before the plugin is throttled one step further.
 const OVERRUNS_PER_STEP: u32 = 3;
@@ -16,34 +22,49 @@ const GOOD_PER_STEP: u32 = 10;
 /// refresh; enough for a p99 that means something.
 const TIMES_KEPT: usize = 256;
 
-/// Now, in milliseconds since the Unix epoch (when an error happened, as the API shows it).
-pub fn unix_millis_now() -> Option<u64> {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_millis() as u64)
+/// A plugin's counters and health: shown by `glint plugins`, the API and the TUI.
+#[derive(Debug, Default)]
+pub struct PluginCounters {
+    pub calls: AtomicU64,
+    pub errors: AtomicU64,
+    pub restarts: AtomicU64,
+    pub last_call_micros: AtomicU64,
+    /// Bytes of linear memory, as of the last call.
+    pub memory_bytes: AtomicU64,
+    /// Log lines dropped over its limit.
+    pub log_dropped: AtomicU64,
+    pub health: Mutex<Health>,
 }
 
-/// The supervisor's rules (`[supervisor]` in the config).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Policy {
-    /// Wait before the first restart after a trap; doubled for each failure in the window.
-    pub backoff: Duration,
-    pub max_backoff: Duration,
-    /// Failures within `window` that quarantine a plugin.
-    pub quarantine_after: u32,
-    pub window: Duration,
-}
-
-impl Default for Policy {
-    fn default() -> Policy {
-        Policy {
-            backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(60),
-            quarantine_after: 5,
-            window: Duration::from_secs(600),
+impl PluginCounters {
+    pub fn new(policy: Policy) -> PluginCounters {
+        PluginCounters {
+            health: Mutex::new(Health::new(policy)),
+            ..PluginCounters::default()
         }
     }
+
+    pub fn health(&self) -> MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How the board makes the status of a plugin with these counters: its runner is alive while
+/// `alive` says so, and `make` makes the whole status.
+pub fn status_source(
+    counters: Arc<PluginCounters>,
+    alive: impl Fn() -> bool + Send + Sync + 'static,
+    make: impl Fn() -> PluginStatus + Send + Sync + 'static,
+) -> StatusSource {
+    StatusSource::new(
+        move || {
+            (
+                status_name(alive(), counters.health().status()),
+                counters.restarts.load(Ordering::Relaxed),
+            )
+        },
+        make,
+    )
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -326,6 +347,8 @@ impl Percentiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::status::StatusBoard;
+    use std::collections::BTreeMap;
 
     fn policy() -> Policy {
         Policy {
@@ -448,5 +471,34 @@ mod tests {
         let r = h.report();
         assert_eq!((r.p50_micros, r.p99_micros), (Some(50), Some(99)));
         assert_eq!((r.cpu_p50_micros, r.cpu_p99_micros), (Some(25), Some(49)));
+    }
+
+    #[test]
+    fn the_lifecycle_digest_moves_with_a_plugin_state_its_restarts_and_the_board() {
+        let counters = Arc::new(PluginCounters::new(Policy::default()));
+        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let board = |generation: u64| {
+            let alive = alive.clone();
+            StatusBoard {
+                running: vec![status_source(
+                    counters.clone(),
+                    move || alive.load(Ordering::Relaxed),
+                    PluginStatus::default,
+                )],
+                refused: BTreeMap::new(),
+                generation,
+            }
+        };
+        let first = board(1).lifecycle();
+        assert_eq!(board(1).lifecycle(), first, "nothing moved");
+        assert_ne!(board(2).lifecycle(), first, "another board");
+        counters.restarts.fetch_add(1, Ordering::Relaxed);
+        let restarted = board(1).lifecycle();
+        assert_ne!(restarted, first, "a restart");
+        counters.health().quarantine("test".into());
+        let quarantined = board(1).lifecycle();
+        assert_ne!(quarantined, restarted, "quarantined");
+        alive.store(false, Ordering::Relaxed);
+        assert_ne!(board(1).lifecycle(), quarantined, "its thread ended");
     }
 }

@@ -11,9 +11,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::bindings::ConfigValue;
+use crate::settings::grants::GrantSettings;
+use crate::settings::limits::{LimitSettings, Limits, Policy};
 
 /// The documented defaults, shown by `glint --print-config`.
-pub const DEFAULT_TOML: &str = include_str!("../glint.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../glint.toml");
 
 /// The server's port: Glances' (clients find glint where they find Glances).
 pub const DEFAULT_PORT: u16 = 61208;
@@ -23,11 +25,6 @@ pub const MIN_REFRESH_SECS: f64 = 0.1;
 pub const MAX_REFRESH_SECS: f64 = 86_400.0;
 /// History points per field: 1,000,000 x 16 bytes = 16 MB per field is already a lot.
 const MAX_HISTORY: usize = 1_000_000;
-use crate::manifest::LimitSettings;
-use crate::sandbox::{GrantSettings, Limits};
-use crate::supervisor::Policy;
-/// Plugin memory ceiling in MiB: the engine's pool reserves slots of this size.
-pub const MAX_PLUGIN_MEMORY_MB: u64 = 256;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{file}{line}: {key}{message}", line = line.map(|l| format!(":{l}")).unwrap_or_default(), key = if key.is_empty() { String::new() } else { format!("`{key}`: ") })]
@@ -482,7 +479,7 @@ fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
         if let Some(v) = server.password {
             let span = v.span();
             let hash = v.into_inner();
-            if !hash.is_empty() && !crate::auth::is_password_hash(&hash) {
+            if !hash.is_empty() && !crate::settings::auth::is_password_hash(&hash) {
                 return Err(err(
                     Some(span),
                     "server.password",
@@ -530,7 +527,7 @@ fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
                             )
                         })?;
                     for d in grant.network.iter().flatten() {
-                        crate::sandbox::Destination::parse(d)
+                        crate::settings::grants::Destination::parse(d)
                             .map_err(|m| err(span.clone(), &full, m))?;
                     }
                     section.grant = Some(grant);

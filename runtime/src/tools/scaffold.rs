@@ -10,53 +10,56 @@ use crate::bindings::PluginKind;
 const SDK_FILES: &[(&str, &str)] = &[
     (
         "src/lib.rs",
-        include_str!("../../guest-plugins/sdk/src/lib.rs"),
+        include_str!("../../../guest-plugins/sdk/src/lib.rs"),
     ),
     (
         "src/cpu.rs",
-        include_str!("../../guest-plugins/sdk/src/cpu.rs"),
+        include_str!("../../../guest-plugins/sdk/src/cpu.rs"),
     ),
     (
         "src/rates.rs",
-        include_str!("../../guest-plugins/sdk/src/rates.rs"),
+        include_str!("../../../guest-plugins/sdk/src/rates.rs"),
     ),
     (
         "src/table.rs",
-        include_str!("../../guest-plugins/sdk/src/table.rs"),
+        include_str!("../../../guest-plugins/sdk/src/table.rs"),
     ),
     // lib.rs and export.rs declare these modules: a vendored SDK without one does not build,
     // so a module added to the SDK is added here too.
     (
         "src/export.rs",
-        include_str!("../../guest-plugins/sdk/src/export.rs"),
+        include_str!("../../../guest-plugins/sdk/src/export.rs"),
     ),
     (
         "src/export/influx.rs",
-        include_str!("../../guest-plugins/sdk/src/export/influx.rs"),
+        include_str!("../../../guest-plugins/sdk/src/export/influx.rs"),
     ),
     (
         "src/export/document.rs",
-        include_str!("../../guest-plugins/sdk/src/export/document.rs"),
+        include_str!("../../../guest-plugins/sdk/src/export/document.rs"),
     ),
     (
         "src/export/prometheus.rs",
-        include_str!("../../guest-plugins/sdk/src/export/prometheus.rs"),
+        include_str!("../../../guest-plugins/sdk/src/export/prometheus.rs"),
     ),
     (
         "src/export/prometheus/tests.rs",
-        include_str!("../../guest-plugins/sdk/src/export/prometheus/tests.rs"),
+        include_str!("../../../guest-plugins/sdk/src/export/prometheus/tests.rs"),
     ),
     (
         "src/export/file.rs",
-        include_str!("../../guest-plugins/sdk/src/export/file.rs"),
+        include_str!("../../../guest-plugins/sdk/src/export/file.rs"),
     ),
     (
         "src/http.rs",
-        include_str!("../../guest-plugins/sdk/src/http.rs"),
+        include_str!("../../../guest-plugins/sdk/src/http.rs"),
     ),
-    ("wit/types.wit", include_str!("../../wit/types.wit")),
-    ("wit/readings.wit", include_str!("../../wit/readings.wit")),
-    ("wit/worlds.wit", include_str!("../../wit/worlds.wit")),
+    ("wit/types.wit", include_str!("../../../wit/types.wit")),
+    (
+        "wit/readings.wit",
+        include_str!("../../../wit/readings.wit"),
+    ),
+    ("wit/worlds.wit", include_str!("../../../wit/worlds.wit")),
 ];
 
 /// The guest-side bindings generator the SDK is built with (the workspace pins it).
@@ -185,7 +188,7 @@ http = ["dep:wasip2", "dep:base64"]
 }
 
 fn manifest(name: &str, kind: PluginKind) -> String {
-    let kind_name = crate::events::kind_name(kind);
+    let kind_name = crate::bindings::kind_name(kind);
     let capabilities = match kind {
         PluginKind::Exporter => {
             r#"# network = [{ destination = "127.0.0.1:8086", reason = "the server stats are shipped to" }]
@@ -388,8 +391,8 @@ mod tests {
         let root = dir.path().join("hello");
         let files = create("hello", PluginKind::Input, &root).expect("created");
         assert!(files.contains(&root.join("hello.toml")));
-        let manifest =
-            crate::manifest::Manifest::load(&root.join("hello.toml")).expect("manifest parses");
+        let manifest = crate::settings::manifest::Manifest::load(&root.join("hello.toml"))
+            .expect("manifest parses");
         assert_eq!(manifest.kind, PluginKind::Input);
         let sdk = std::fs::read_to_string(root.join("glint-sdk/src/lib.rs")).expect("sdk");
         assert!(sdk.contains("path: \"wit\"") && !sdk.contains("../../wit"));
@@ -403,8 +406,8 @@ mod tests {
     #[test]
     fn every_kind_has_a_manifest_of_its_kind() {
         for kind in [PluginKind::Input, PluginKind::Output, PluginKind::Exporter] {
-            let m =
-                crate::manifest::Manifest::parse("m.toml", &manifest("p", kind)).expect("parses");
+            let m = crate::settings::manifest::Manifest::parse("m.toml", &manifest("p", kind))
+                .expect("parses");
             assert_eq!(m.kind, kind);
         }
     }

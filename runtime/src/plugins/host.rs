@@ -13,10 +13,11 @@ use crate::bindings::input::glint::plugin::{config, log, readings, stats, types}
 use crate::bindings::{
     ConfigValue, Decoration, FieldInfo, Limit, Point, Table, Value, wit_readings as wr,
 };
-use crate::plugin::PluginCounters;
-use crate::readings::TickReadings;
-use crate::sandbox::{Grants, Sandbox};
-use crate::store::{Snapshot, Store};
+use crate::plugins::readings::TickReadings;
+use crate::plugins::sandbox::{Grants, Sandbox};
+use crate::plugins::supervisor::PluginCounters;
+use crate::stats::snapshot::Snapshot;
+use crate::stats::store::Store;
 
 /// How much of a plugin's stderr is kept to explain a crash: a panic message and a short
 /// backtrace fit; a plugin printing without end cannot grow the host.
@@ -163,13 +164,13 @@ impl wasmtime_wasi_http::WasiHttpHooks for HttpHooks {
                 ));
             }
             let addr = match grants.http_target(host, port).await {
-                crate::sandbox::HttpTarget::Granted(addr) => addr,
-                crate::sandbox::HttpTarget::NotGranted => {
+                crate::plugins::sandbox::HttpTarget::Granted(addr) => addr,
+                crate::plugins::sandbox::HttpTarget::NotGranted => {
                     return refuse(format!(
                         "HTTP request to {host}:{port} refused: not a granted destination"
                     ));
                 }
-                crate::sandbox::HttpTarget::Lookup(why) => {
+                crate::plugins::sandbox::HttpTarget::Lookup(why) => {
                     return Err(Error::DnsError {
                         rcode: Some(why),
                         info_code: None,
@@ -240,11 +241,11 @@ impl HostState {
             let tcp = grants
                 .network
                 .iter()
-                .any(|d| d.protocol != crate::sandbox::Protocol::Udp);
+                .any(|d| d.protocol != crate::settings::grants::Protocol::Udp);
             let udp = grants.network.iter().any(|d| {
                 matches!(
                     d.protocol,
-                    crate::sandbox::Protocol::Udp | crate::sandbox::Protocol::Any
+                    crate::settings::grants::Protocol::Udp | crate::settings::grants::Protocol::Any
                 )
             });
             let names = grants
@@ -546,14 +547,15 @@ impl stats::Host for HostState {
         let Some(limits) = view.store.limits.get(&plugin) else {
             return Vec::new();
         };
-        let wit = |field: &String, key: Option<&String>, l: &crate::config::Limit| Limit {
-            field: field.clone(),
-            key: key.cloned(),
-            careful: l.careful,
-            warning: l.warning,
-            critical: l.critical,
-            log: l.log,
-        };
+        let wit =
+            |field: &String, key: Option<&String>, l: &crate::settings::config::Limit| Limit {
+                field: field.clone(),
+                key: key.cloned(),
+                careful: l.careful,
+                warning: l.warning,
+                critical: l.critical,
+                log: l.log,
+            };
         let mut out: Vec<Limit> = limits
             .fields
             .iter()

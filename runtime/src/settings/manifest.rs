@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::bindings::{ConfigValue, PluginKind};
+use crate::settings::limits::LimitSettings;
 
 /// A manifest bigger than this is not a manifest: 64 KiB holds hundreds of capabilities.
 const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
@@ -17,19 +18,6 @@ const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
 pub struct ManifestError {
     pub file: String,
     pub message: String,
-}
-
-/// Limits a manifest asks for, or an operator sets for one plugin (`[plugins.NAME.limits]`).
-/// `None` keeps the default of `[global]`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitSettings {
-    pub memory_mb: Option<u64>,
-    pub deadline_ms: Option<u64>,
-    pub cpu_budget_ms: Option<u64>,
-    pub max_rows: Option<u64>,
-    pub max_table_kb: Option<u64>,
-    pub log_lines_per_minute: Option<u64>,
 }
 
 /// A capability asked for, with the reason shown to the operator.
@@ -189,7 +177,7 @@ impl Manifest {
         }
         let mut config = BTreeMap::new();
         for (key, value) in raw.config {
-            let value = crate::config::config_value(&value).ok_or_else(|| {
+            let value = crate::settings::config::config_value(&value).ok_or_else(|| {
                 err(format!(
                     "config.{key}: expected a boolean, number, string or list of strings"
                 ))
@@ -207,7 +195,7 @@ impl Manifest {
             )));
         }
         for ask in &caps.network {
-            crate::sandbox::Destination::parse(&ask.destination)
+            crate::settings::grants::Destination::parse(&ask.destination)
                 .map_err(|m| err(format!("capabilities.network: {m}")))?;
         }
         if let Some(dir) = &caps.directory

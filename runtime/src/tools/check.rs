@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::Config;
-use crate::engine::GlintEngine;
-use crate::monitor::PluginFile;
-use crate::readings::TickReadings;
-use crate::sandbox::Sandbox;
+use crate::plugins::engine::GlintEngine;
+use crate::plugins::load::PluginFile;
+use crate::plugins::readings::TickReadings;
+use crate::plugins::sandbox::Sandbox;
+use crate::settings::config::Config;
 
 /// The report, and whether glint would load the plugin.
 pub struct Report {
@@ -95,7 +95,7 @@ pub fn check(
             let _ = writeln!(
                 text,
                 "manifest:  kind {}, version {}",
-                crate::events::kind_name(m.kind),
+                crate::bindings::kind_name(m.kind),
                 m.version
             );
             let asks = m.capabilities.asks();
@@ -113,7 +113,7 @@ pub fn check(
         Arc::new(host_collectors::Source::live()),
         Arc::from(Vec::new()),
     ));
-    let plugin = match crate::plugin::load(engine, &file, config, readings) {
+    let plugin = match crate::plugins::load::load(engine, &file, config, readings) {
         Ok(p) => p,
         Err(e) => return refuse(text, e.to_string()),
     };
@@ -123,7 +123,7 @@ pub fn check(
         "handshake: {} — {} (kind {}, API version {}, {} fields{})",
         meta.name,
         meta.description,
-        crate::events::kind_name(plugin.kind),
+        crate::bindings::kind_name(plugin.kind),
         meta.api_version,
         meta.fields.len(),
         if meta.reads.is_empty() {

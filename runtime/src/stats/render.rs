@@ -7,8 +7,9 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value as Json};
 
 use crate::bindings::{Decoration, Layout, Unit, Value};
-use crate::config::PluginLimits;
-use crate::store::{PluginStats, Snapshot, limit_for};
+use crate::settings::config::PluginLimits;
+use crate::stats::decorate::limit_for;
+use crate::stats::snapshot::{PluginStats, Snapshot};
 
 /// One cell as JSON. Non-finite floats become null (JSON has no NaN).
 pub fn value(v: &Value) -> Json {
@@ -462,7 +463,7 @@ pub fn limits(plugin: &str, limits: Option<&PluginLimits>, history_size: usize) 
     let Some(limits) = limits else {
         return Json::Object(out);
     };
-    let mut put = |prefix: String, limit: &crate::config::Limit| {
+    let mut put = |prefix: String, limit: &crate::settings::config::Limit| {
         for (name, value) in [
             ("careful", limit.careful),
             ("warning", limit.warning),
@@ -510,7 +511,7 @@ pub fn unit_name(unit: Unit) -> &'static str {
 
 /// Every column a plugin reports, with unit and description: its declared fields, and for a
 /// rate field the `_gauge` and `_rate_per_sec` columns derived from it.
-pub fn fields(meta: &crate::store::PluginMeta) -> Vec<Json> {
+pub fn fields(meta: &crate::stats::snapshot::PluginMeta) -> Vec<Json> {
     let mut out = Vec::new();
     for f in &meta.fields {
         let unit = unit_name(f.unit);
@@ -547,7 +548,7 @@ mod tests {
 
     use super::*;
     use crate::bindings::Table;
-    use crate::store::{PluginMeta, PluginSource};
+    use crate::stats::snapshot::{PluginMeta, PluginSource};
 
     fn stats(layout: Layout, table: Table) -> PluginStats {
         PluginStats {
@@ -627,7 +628,7 @@ mod tests {
 
     #[test]
     fn rows_decorated_alike_share_views_and_a_key_with_its_own_limits_does_not() {
-        use crate::config::{Limit, PluginLimits};
+        use crate::settings::config::{Limit, PluginLimits};
         let mut s = stats(
             Layout::List,
             Table {

@@ -40,7 +40,7 @@ impl Mapping {
             && self.anonymous_kb == 0
             && self.rss_kb > 0
             // The executable, and compiled plugins mapped from the component cache.
-            && (path == exe || path.ends_with(crate::engine::CACHE_SUFFIX))
+            && (path == exe || path.ends_with(glint::plugins::engine::CACHE_SUFFIX))
     }
 }
 

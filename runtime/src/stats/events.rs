@@ -8,9 +8,9 @@ use std::sync::Arc;
 use serde_json::{Value as Json, json};
 use tokio::sync::broadcast;
 
-use crate::plugin::PluginStatus;
-use crate::render;
-use crate::store::{Snapshot, number};
+use crate::stats::render;
+use crate::stats::snapshot::{Snapshot, number};
+use crate::stats::status::PluginStatus;
 
 /// Events a subscriber may fall behind by before it is told it lagged and skips ahead:
 /// 64 ticks is two minutes at the default refresh, far more than a live client ever trails
@@ -65,7 +65,7 @@ impl Event {
                     .collect();
                 let mut object = json!({
                     "seq": snapshot.seq,
-                    "timestamp": crate::render::iso_timestamp(snapshot.unix_millis),
+                    "timestamp": crate::stats::render::iso_timestamp(snapshot.unix_millis),
                     "unix_millis": snapshot.unix_millis,
                     "plugins": names,
                 });
@@ -215,7 +215,7 @@ impl Tracker {
         for (i, row) in stats.table.rows.iter().enumerate() {
             let id = (
                 row.get(kind)
-                    .map(crate::store::key_text)
+                    .map(crate::stats::snapshot::key_text)
                     .unwrap_or_default(),
                 row.get(begin).and_then(number).unwrap_or(0.0) as i64,
             );
@@ -242,20 +242,11 @@ impl Tracker {
     }
 }
 
-/// A plugin kind as the API names it.
-pub fn kind_name(kind: crate::bindings::PluginKind) -> &'static str {
-    match kind {
-        crate::bindings::PluginKind::Input => "input",
-        crate::bindings::PluginKind::Output => "output",
-        crate::bindings::PluginKind::Exporter => "exporter",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bindings::{Layout, Table, Value};
-    use crate::store::{PluginMeta, PluginSource, PluginStats};
+    use crate::stats::snapshot::{PluginMeta, PluginSource, PluginStats};
 
     fn snapshot(seq: u64, alerts: &[(&str, i64, i64)]) -> Arc<Snapshot> {
         let meta = Arc::new(PluginMeta {

@@ -1,0 +1,660 @@
+//! Loading a plugin: compile (or take from the cache), tell its world from its exports, link
+//! the host's imports, handshake, then instantiate it in its own sandbox; and one call on its
+//! `Store` under its limits, with the table it returns checked against the contract.
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Store, Trap};
+
+use crate::bindings::exporter::{Exporter, ExporterPre};
+use crate::bindings::input::glint::plugin::types::{Batch, ExportError, Schema};
+use crate::bindings::input::{Input, InputPre};
+use crate::bindings::output::{Output, OutputPre};
+use crate::bindings::{PluginInfo, PluginKind, Table};
+use crate::plugins::engine::{EPOCH_PERIOD, GlintEngine};
+use crate::plugins::error::PluginError;
+use crate::plugins::host::{HostState, StatsView};
+use crate::plugins::readings::TickReadings;
+use crate::plugins::sandbox::Sandbox;
+use crate::plugins::supervisor::{Gate, PluginCounters, Verdict};
+use crate::settings::config::Config;
+use crate::settings::limits::Limits;
+use crate::settings::manifest::Manifest;
+use crate::stats::snapshot::{PluginMeta, PluginSource};
+
+/// A plugin to load: its label, component bytes and where it comes from.
+pub struct PluginFile {
+    pub label: String,
+    /// Borrowed for embedded plugins: never copied, and on a warm start never read.
+    pub bytes: Cow<'static, [u8]>,
+    pub sha256: [u8; 32],
+    pub source: PluginSource,
+    /// What it asks for; none for embedded plugins and a bare `--plugin` file.
+    pub manifest: Option<Manifest>,
+}
+
+impl PluginFile {
+    /// Reads a component file given on the command line, with its manifest if one is
+    /// beside it (`NAME.toml` for `NAME.wasm`) or given.
+    pub fn read(
+        path: &std::path::Path,
+        manifest: Option<&std::path::Path>,
+    ) -> Result<PluginFile, String> {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let sha256 = crate::plugins::engine::digest(&bytes);
+        let label = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| path.display().to_string());
+        let beside = path.with_extension("toml");
+        let manifest = match manifest {
+            Some(m) => Some(Manifest::load(m).map_err(|e| e.to_string())?),
+            None if beside.is_file() => Some(Manifest::load(&beside).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        Ok(PluginFile {
+            label,
+            bytes: Cow::Owned(bytes),
+            sha256,
+            source: PluginSource::File(path.to_path_buf()),
+            manifest,
+        })
+    }
+}
+
+/// The contract revisions this host serves (`plugin-info.api-version`).
+pub const SUPPORTED_API_VERSIONS: &[u32] = &[1];
+
+/// Names the API uses for its own routes under /api/3: a plugin named so would be hidden.
+const RESERVED_NAMES: &[&str] = &[
+    "all",
+    "plugins",
+    "pluginslist",
+    "status",
+    "events",
+    "ws",
+    "outputs",
+];
+
+/// A linked component of one of the worlds the host runs.
+enum Pre {
+    Input(InputPre<HostState>),
+    Output(OutputPre<HostState>),
+    Exporter(ExporterPre<HostState>),
+}
+
+/// A live instance of a `Pre`.
+pub(crate) enum Instance {
+    Input(Input),
+    Output(Output),
+    Exporter(Exporter),
+}
+
+impl Pre {
+    fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Pre::Input(pre) => Instance::Input(pre.instantiate(store)?),
+            Pre::Output(pre) => Instance::Output(pre.instantiate(store)?),
+            Pre::Exporter(pre) => Instance::Exporter(pre.instantiate(store)?),
+        })
+    }
+}
+
+impl Instance {
+    fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginInfo> {
+        match self {
+            Instance::Input(i) => i.call_describe(store),
+            Instance::Output(o) => o.call_describe(store),
+            Instance::Exporter(e) => e.call_describe(store),
+        }
+    }
+}
+
+/// A compiled, linked and handshaked plugin, ready to run.
+pub struct LoadedPlugin {
+    pub meta: Arc<PluginMeta>,
+    pub kind: PluginKind,
+    /// From its manifest, or glint's for embedded plugins.
+    pub version: String,
+    pub sandbox: Sandbox,
+    pub counters: Arc<PluginCounters>,
+    pre: Pre,
+    store: Store<HostState>,
+    instance: Instance,
+    /// Trapped: the instance must be replaced before the next call.
+    poisoned: bool,
+}
+
+/// The world a component implements, told from its exports: `update` (input), `render`
+/// (output) or `export` (exporter).
+fn world_of(
+    engine: &GlintEngine,
+    component: &wasmtime::component::Component,
+) -> Option<PluginKind> {
+    let ty = component.component_type();
+    let exports: Vec<&str> = ty.exports(&engine.engine).map(|(name, _)| name).collect();
+    if exports.contains(&"update") {
+        Some(PluginKind::Input)
+    } else if exports.contains(&"render") {
+        Some(PluginKind::Output)
+    } else if exports.contains(&"export") {
+        Some(PluginKind::Exporter)
+    } else {
+        None
+    }
+}
+
+/// Compiles (or loads from cache), links and handshakes a plugin of the input or output
+/// world, then instantiates it in its own sandbox. `file.label` names it in errors until
+/// the handshake gives its real name.
+pub fn load(
+    engine: &GlintEngine,
+    file: &PluginFile,
+    config: &Config,
+    readings: Arc<TickReadings>,
+) -> Result<LoadedPlugin, PluginError> {
+    let label = file.label.as_str();
+    let component = engine.component(label, &file.bytes, &file.sha256)?;
+    // Instantiation and the handshake run guest code: under a deadline like any call.
+    let _busy = engine.busy();
+    let wrong_world = |reason: String| PluginError::WrongWorld {
+        name: label.to_string(),
+        reason,
+    };
+    let linked = |e: wasmtime::Error| {
+        wrong_world(format!(
+            "{e:#}; build it with glint-sdk (export_input! or export_output_world!) against this glint's WIT"
+        ))
+    };
+    let mut linker = wasi_linker(engine).map_err(linked)?;
+    let kind = world_of(engine, &component);
+    let pre = match kind {
+        Some(PluginKind::Input) => {
+            Input::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(linked)?;
+            let pre = linker.instantiate_pre(&component).map_err(linked)?;
+            Pre::Input(InputPre::new(pre).map_err(linked)?)
+        }
+        Some(PluginKind::Output) => {
+            Output::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(linked)?;
+            let pre = linker.instantiate_pre(&component).map_err(linked)?;
+            Pre::Output(OutputPre::new(pre).map_err(linked)?)
+        }
+        Some(PluginKind::Exporter) => {
+            Exporter::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(linked)?;
+            // Exporters send through wasi:http, which the host checks against their grants
+            // (see `host::HttpHooks`).
+            wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(linked)?;
+            let pre = linker.instantiate_pre(&component).map_err(linked)?;
+            Pre::Exporter(ExporterPre::new(pre).map_err(linked)?)
+        }
+        None => {
+            return Err(wrong_world(
+                "it exports none of `update` (input), `render` (output) or `export` (exporter); \
+                 build it with glint-sdk (export_input!, export_output_world! or export_exporter!)"
+                    .into(),
+            ));
+        }
+    };
+    let kind = kind.unwrap_or(PluginKind::Input);
+    if let Some(manifest) = &file.manifest
+        && manifest.kind != kind
+    {
+        return Err(wrong_world(format!(
+            "its manifest says kind \"{}\", but the component is of the {} world; fix the manifest's `kind`",
+            crate::bindings::kind_name(manifest.kind),
+            crate::bindings::kind_name(kind)
+        )));
+    }
+
+    // The handshake runs with nothing granted; the plugin's own sandbox needs its name.
+    let handshake = Sandbox::handshake(config);
+    let counters = Arc::new(PluginCounters::new(config.supervisor));
+    let refused = |reason: String| PluginError::Handshake {
+        name: label.to_string(),
+        reason,
+    };
+    let (mut store, instance) = instantiate(
+        engine,
+        &pre,
+        label,
+        &handshake,
+        readings.clone(),
+        counters.clone(),
+    )
+    .map_err(refused)?;
+    store.set_epoch_deadline(deadline_ticks(handshake.limits.deadline));
+    let info = instance
+        .describe(&mut store)
+        .map_err(|e| refused(explain_trap(&e, &store, handshake.limits)))?;
+    check_handshake(label, &info, kind)?;
+    if matches!(file.source, PluginSource::Directory(_)) && info.name != label {
+        return Err(refused(format!(
+            "its handshake names it {:?}, but its file is {label}.wasm: a plugin's files are \
+             named after it; rename them {0}.wasm and {0}.toml",
+            info.name
+        )));
+    }
+    let mut sandbox = Sandbox::resolve(
+        config,
+        &info.name,
+        file.manifest.as_ref(),
+        file.source == PluginSource::Embedded,
+    );
+    if kind == PluginKind::Exporter {
+        sandbox.for_exporter(config, &info.name, file.source == PluginSource::Embedded);
+    }
+    let memory_fits = store.data().limits.memory() <= sandbox.limits.memory;
+    let (store, instance) = if sandbox.needs_wasi() || !memory_fits {
+        instantiate(
+            engine,
+            &pre,
+            &info.name,
+            &sandbox,
+            readings,
+            counters.clone(),
+        )
+        .map_err(refused)?
+    } else {
+        store.data_mut().adopt(info.name.as_str().into(), &sandbox);
+        (store, instance)
+    };
+    let version = match (&file.manifest, &file.source) {
+        (Some(m), _) => m.version.clone(),
+        (None, PluginSource::Embedded) => env!("CARGO_PKG_VERSION").to_string(),
+        (None, _) => String::new(),
+    };
+    Ok(LoadedPlugin {
+        meta: Arc::new(PluginMeta::new(info, file.source.clone())),
+        kind,
+        version,
+        sandbox,
+        counters,
+        pre,
+        store,
+        instance,
+        poisoned: false,
+    })
+}
+
+pub(crate) fn check_handshake(
+    label: &str,
+    info: &crate::bindings::PluginInfo,
+    kind: PluginKind,
+) -> Result<(), PluginError> {
+    if !SUPPORTED_API_VERSIONS.contains(&info.api_version) {
+        return Err(PluginError::ApiVersion {
+            name: if info.name.is_empty() {
+                label.to_string()
+            } else {
+                info.name.clone()
+            },
+            found: info.api_version,
+            supported: SUPPORTED_API_VERSIONS,
+            sdk: "0.1",
+        });
+    }
+    let refuse = |reason: String| {
+        Err(PluginError::Handshake {
+            name: label.to_string(),
+            reason,
+        })
+    };
+    let valid_name = !info.name.is_empty()
+        && info.name.len() <= 64
+        && info
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !valid_name {
+        return refuse(format!(
+            "plugin name {:?} must be 1-64 characters of a-z, 0-9, '_' or '-' (it becomes a URL path)",
+            info.name
+        ));
+    }
+    if RESERVED_NAMES.contains(&info.name.as_str()) {
+        return refuse(format!(
+            "plugin name {:?} is taken by an API route (/api/3/{0}); choose another",
+            info.name
+        ));
+    }
+    if !info.interfaces.contains(&kind) {
+        return refuse(format!(
+            "it declares the interfaces {:?}, not {kind:?}",
+            info.interfaces
+        ));
+    }
+    Ok(())
+}
+
+/// A linker with the WASI imports every Rust guest's std needs (wasi:cli, wasi:io, ...) even
+/// if it never uses them; the context behind them grants nothing (see HostState::new).
+pub(crate) fn wasi_linker(engine: &GlintEngine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker: Linker<HostState> = Linker::new(&engine.engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    restrict_name_lookups(&mut linker)?;
+    Ok(linker)
+}
+
+/// The WASI name-lookup interface the host links (wasmtime-wasi 48's WIT, 0.2.12; guests
+/// built for any 0.2.x link to it).
+const NAME_LOOKUP: &str = "wasi:sockets/ip-name-lookup@0.2.12";
+
+/// Name lookups only of the host names a plugin was granted: otherwise a plugin that may
+/// reach nothing could still send data out in the names it asks a DNS server about.
+fn restrict_name_lookups(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::Host as _;
+    use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
+    use wasmtime_wasi::sockets::WasiSocketsView as _;
+    linker.allow_shadowing(true);
+    linker.instance(NAME_LOOKUP)?.func_wrap(
+        "resolve-addresses",
+        |mut store: wasmtime::StoreContextMut<'_, HostState>,
+         (network, name): (
+            wasmtime::component::Resource<wasmtime_wasi::p2::Network>,
+            String,
+        )| {
+            let state = store.data_mut();
+            if !state.grants.may_resolve(&name) {
+                let reason = format!("name lookup of {name:?} refused: not a granted host");
+                tracing::warn!(plugin = &*state.plugin, "{reason}");
+                state.grants.refusals.record(reason);
+                return Ok((Err(ErrorCode::AccessDenied),));
+            }
+            match state.sockets().resolve_addresses(network, name) {
+                Ok(stream) => Ok((Ok(stream),)),
+                Err(e) => match e.downcast() {
+                    Ok(code) => Ok((Err(code),)),
+                    Err(trap) => Err(trap),
+                },
+            }
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// A store for one plugin instance in `sandbox`, with its deadline armed.
+pub(crate) fn new_store(
+    engine: &GlintEngine,
+    name: &str,
+    sandbox: &Sandbox,
+    readings: Arc<TickReadings>,
+    counters: Arc<PluginCounters>,
+) -> Result<Store<HostState>, String> {
+    let state = HostState::new(name.into(), sandbox, readings, counters)?;
+    let mut store = Store::new(&engine.engine, state);
+    store.limiter(|s| &mut s.limits);
+    // Deadline hit → trap (not async yield): the call fails and the instance is replaced.
+    store.epoch_deadline_trap();
+    store.set_epoch_deadline(deadline_ticks(sandbox.limits.deadline));
+    Ok(store)
+}
+
+/// A fresh store and instance: used at load and after every trap.
+fn instantiate(
+    engine: &GlintEngine,
+    pre: &Pre,
+    name: &str,
+    sandbox: &Sandbox,
+    readings: Arc<TickReadings>,
+    counters: Arc<PluginCounters>,
+) -> Result<(Store<HostState>, Instance), String> {
+    let mut store = new_store(engine, name, sandbox, readings, counters)?;
+    let instance = pre
+        .instantiate(&mut store)
+        .map_err(|e| format!("cannot instantiate: {e:#}"))?;
+    Ok((store, instance))
+}
+
+/// Epochs in a deadline, rounded up, at least one.
+pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {
+    let period = EPOCH_PERIOD.as_nanos().max(1);
+    (deadline.as_nanos().div_ceil(period) as u64).max(1)
+}
+
+/// Why a call failed, in words a plugin author can act on, with the guest's stderr.
+pub(crate) fn explain_trap(
+    e: &wasmtime::Error,
+    store: &Store<HostState>,
+    limits: Limits,
+) -> String {
+    let mut reason = match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => format!(
+            "exceeded its {} ms deadline and was interrupted",
+            limits.deadline.as_millis()
+        ),
+        Some(Trap::StackOverflow) => "overflowed its stack".to_string(),
+        Some(trap) => format!("trapped ({trap})"),
+        None => {
+            let text = e.root_cause().to_string();
+            if text.contains("forcing trap when growing memory") {
+                format!("went past its memory cap of {} MiB", limits.memory >> 20)
+            } else {
+                format!("failed: {text}")
+            }
+        }
+    };
+    // The guest's stderr on one line (a panic message is what explains most traps); Rust's
+    // hint about RUST_BACKTRACE means nothing to a plugin user.
+    let stderr: Vec<String> = store
+        .data()
+        .stderr_text()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .map(str::to_string)
+        .collect();
+    if !stderr.is_empty() {
+        reason.push_str("; stderr: ");
+        reason.push_str(&stderr.join(" | "));
+    }
+    reason
+}
+
+/// CPU time this thread has used: a call's cost against its budget, not counting the time
+/// the thread waited for a core.
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        t.tv_sec.max(0) as u64,
+        t.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
+impl LoadedPlugin {
+    /// Sends batches through an exporter: `Ok(Err(..))` is the exporter's own verdict
+    /// (retry or drop), `Err` a failure of the call (trap, held back by the supervisor).
+    pub fn export(
+        &mut self,
+        engine: &GlintEngine,
+        stats: StatsView,
+        schema: &[Schema],
+        batches: &[Batch],
+    ) -> Result<Result<(), ExportError>, PluginError> {
+        self.call(engine, None, stats, |instance, store| match instance {
+            Instance::Exporter(e) => e.call_export(store, schema, batches).map(Ok),
+            _ => Ok(Err("only an exporter exports".into())),
+        })
+    }
+
+    /// One guest call under the plugin's deadline, with the stats view (and this tick's
+    /// readings) in reach, if the supervisor lets it run. A trap poisons the instance: it is
+    /// replaced from the `InstancePre` before the next call, once the backoff is over.
+    pub(crate) fn call<T>(
+        &mut self,
+        engine: &GlintEngine,
+        readings: Option<Arc<TickReadings>>,
+        stats: StatsView,
+        f: impl FnOnce(&Instance, &mut Store<HostState>) -> wasmtime::Result<Result<T, String>>,
+    ) -> Result<T, PluginError> {
+        let name = self.meta.name.clone();
+        let counters = self.counters.clone();
+        let gate = counters.health().gate(Instant::now());
+        match gate {
+            Gate::Run => {}
+            Gate::Wait(wait) => return Err(PluginError::Restarting { name, wait }),
+            Gate::Quarantined(reason) => return Err(PluginError::Quarantined { name, reason }),
+        }
+        let _busy = engine.busy();
+        if self.poisoned {
+            let readings = readings
+                .clone()
+                .unwrap_or_else(|| self.store.data().readings.clone());
+            match instantiate(
+                engine,
+                &self.pre,
+                &name,
+                &self.sandbox,
+                readings,
+                counters.clone(),
+            ) {
+                Ok((store, instance)) => {
+                    self.store = store;
+                    self.instance = instance;
+                    self.poisoned = false;
+                    counters.restarts.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!("plugin {name} restarted");
+                }
+                Err(e) => {
+                    let reason = format!("cannot restart: {e}");
+                    tracing::error!("plugin {name} {reason}; quarantined");
+                    counters.health().quarantine(reason.clone());
+                    return Err(PluginError::Quarantined { name, reason });
+                }
+            }
+        }
+        let started = Instant::now();
+        let cpu_start = thread_cpu();
+        counters.calls.fetch_add(1, Ordering::Relaxed);
+        {
+            let data = self.store.data_mut();
+            if let Some(readings) = readings {
+                data.readings = readings;
+            }
+            data.stats = Some(stats);
+        }
+        let limits = self.sandbox.limits;
+        self.store
+            .set_epoch_deadline(deadline_ticks(limits.deadline));
+        let outcome = f(&self.instance, &mut self.store);
+        self.store.data_mut().stats = None;
+        let (wall, cpu) = (started.elapsed(), thread_cpu().saturating_sub(cpu_start));
+        let result = match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(reason)) => Err(PluginError::Call {
+                name: name.clone(),
+                reason: format!("reported an error: {reason}"),
+            }),
+            Err(trap) => {
+                let reason = explain_trap(&trap, &self.store, limits);
+                // After any trap the instance is poisoned: replaced before the next call.
+                self.poisoned = true;
+                match counters
+                    .health()
+                    .failed(Instant::now(), reason.clone(), true)
+                {
+                    Verdict::Restart(after) => tracing::error!(
+                        "plugin {name} failed: {reason}; restarting it in {} ms",
+                        after.as_millis()
+                    ),
+                    Verdict::Quarantined(why) => tracing::error!("plugin {name} {why}"),
+                    Verdict::Continue => {}
+                }
+                Err(PluginError::Trapped {
+                    name: name.clone(),
+                    reason,
+                })
+            }
+        };
+        let trapped = matches!(result, Err(PluginError::Trapped { .. }));
+        if let Some(reason) = counters
+            .health()
+            .called(wall, cpu, limits.cpu_budget, trapped)
+        {
+            tracing::error!("plugin {name} {reason}");
+        }
+        if result.is_err() {
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        counters
+            .last_call_micros
+            .store(wall.as_micros() as u64, Ordering::Relaxed);
+        counters
+            .memory_bytes
+            .store(self.store.data().limits.memory() as u64, Ordering::Relaxed);
+        result
+    }
+}
+
+/// A table the host can use: every row as wide as the columns, the key column present,
+/// within the plugin's row and size limits.
+pub(crate) fn check_table(name: &str, table: Table, limits: Limits) -> Result<Table, PluginError> {
+    let bad = |reason: String| {
+        Err(PluginError::Call {
+            name: name.to_string(),
+            reason,
+        })
+    };
+    if table.rows.len() > limits.max_rows {
+        return bad(format!(
+            "returned {} rows, more than its limit of {}",
+            table.rows.len(),
+            limits.max_rows
+        ));
+    }
+    // An empty list has no columns to speak of (the sdk takes them from the first row).
+    if let Some(key) = &table.key
+        && !table.rows.is_empty()
+        && !table.columns.contains(key)
+    {
+        return bad(format!("its key column {key:?} is not one of its columns"));
+    }
+    if let Some(i) = table
+        .rows
+        .iter()
+        .position(|r| r.len() != table.columns.len())
+    {
+        return bad(format!(
+            "row {i} has {} values for {} columns",
+            table.rows[i].len(),
+            table.columns.len()
+        ));
+    }
+    let size = table_bytes(&table);
+    if size > limits.max_table_bytes {
+        return bad(format!(
+            "returned a table of {} KiB, more than its limit of {} KiB",
+            size >> 10,
+            limits.max_table_bytes >> 10
+        ));
+    }
+    Ok(table)
+}
+
+/// About the bytes a table takes as the host holds it: eight per cell plus its text.
+pub(crate) fn table_bytes(table: &Table) -> usize {
+    let cell = |v: &crate::bindings::Value| {
+        use crate::bindings::Value as V;
+        8 + match v {
+            V::Text(s) => s.len(),
+            V::TextList(l) => l.iter().map(|s| s.len() + 8).sum(),
+            V::IntList(l) => l.len() * 8,
+            V::FloatList(l) => l.len() * 8,
+            _ => 0,
+        }
+    };
+    let columns: usize = table.columns.iter().map(|c| c.len() + 8).sum();
+    columns
+        + table
+            .rows
+            .iter()
+            .map(|r| r.iter().map(cell).sum::<usize>())
+            .sum::<usize>()
+}
