@@ -7,13 +7,12 @@ mod error;
 mod notify;
 mod openapi;
 mod outputs;
+mod shared;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
@@ -22,75 +21,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::monitor::Registry;
-use crate::settings::auth::Credentials;
-use crate::stats::events::Hub;
-use crate::stats::snapshot::Snapshot;
-use crate::stats::store::Store;
-
 pub use error::ApiError;
 pub use openapi::{ROUTES, Route, document as openapi_document};
-
-/// What the server needs from the rest of glint.
-pub struct Shared {
-    pub store: Arc<Store>,
-    pub hub: Hub,
-    /// The plugins that run (input plugins known before their first tick); it changes as
-    /// the plugins directory does.
-    pub registry: Arc<Registry>,
-    pub history_size: usize,
-    pub credentials: Option<Credentials>,
-    /// `-w`: `/` will serve the web UI (for now it says so).
-    webui: bool,
-    cache: ArcSwap<Cache>,
-}
-
-impl Shared {
-    pub fn new(
-        store: Arc<Store>,
-        hub: Hub,
-        registry: Arc<Registry>,
-        history_size: usize,
-        credentials: Option<Credentials>,
-    ) -> Shared {
-        Shared {
-            store,
-            hub,
-            registry,
-            history_size,
-            credentials,
-            webui: false,
-            cache: ArcSwap::from_pointee(Cache::default()),
-        }
-    }
-
-    /// The rendered answers of the current snapshot: each rendered once, on first request.
-    fn cache(&self, snapshot: &Arc<Snapshot>) -> Arc<Cache> {
-        let current = self.cache.load_full();
-        if current.seq == snapshot.seq && current.plugins.len() == snapshot.plugins.len() {
-            return current;
-        }
-        let fresh = Arc::new(Cache {
-            seq: snapshot.seq,
-            all: Default::default(),
-            plugins: (0..snapshot.plugins.len())
-                .map(|_| Default::default())
-                .collect(),
-        });
-        // Two requests racing here both render once; the later store wins. Harmless.
-        self.cache.store(fresh.clone());
-        fresh
-    }
-}
-
-/// JSON bodies of one snapshot, `[with views, without views]`.
-#[derive(Default)]
-struct Cache {
-    seq: u64,
-    all: [OnceLock<Bytes>; 2],
-    /// By position in the snapshot.
-    plugins: Vec<[OnceLock<Bytes>; 2]>,
-}
+pub use shared::Shared;
 
 /// Server settings from the command line and config.
 pub struct Options {

@@ -5,6 +5,7 @@ pub mod app;
 pub mod draw;
 pub mod feed;
 pub mod format;
+pub mod input;
 pub mod model;
 pub mod term;
 
@@ -14,29 +15,8 @@ mod tests;
 use std::io;
 use std::sync::mpsc::{Receiver, Sender};
 
-use ratatui::crossterm::event::KeyEvent;
-
 use app::App;
-
-/// Everything the UI reacts to, from the data feed and from the terminal, on one channel.
-#[derive(Debug)]
-pub enum Input {
-    /// A new `/api/3/all` snapshot (boxed: it is much bigger than the other variants).
-    Stats(Box<model::Stats>),
-    /// The feed lost its server; the text says why. The last stats stay on screen.
-    Disconnected(String),
-    /// A key press from the terminal.
-    Key(KeyEvent),
-    /// The terminal changed size.
-    Resize,
-}
-
-/// How the UI is started.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// `HOST:PORT` of the server in client mode; `None` when glint monitors its own machine.
-    pub title_source: Option<String>,
-}
+pub use input::{Input, Options};
 
 /// Runs the UI until the user quits: sets the terminal up, reads keys on a thread that sends
 /// them with `tx`, draws after each input from `rx`, and restores the terminal on the way out

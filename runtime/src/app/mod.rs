@@ -260,8 +260,11 @@ pub fn run(
             return Ok(ExitCode::SUCCESS);
         }
         let snapshot = monitor.tick();
+        // Handed round first: an exporter times its interval from the moment it is offered
+        // a snapshot, so nothing slow (the start-up trim) may come between tick and offer.
+        let next_step = consumers.hand(&monitor, &snapshot)?;
         started(&snapshot, serving || !cli.once);
-        match consumers.hand(&monitor, &snapshot)? {
+        match next_step {
             Next::Tick => {}
             Next::End => return Ok(ExitCode::SUCCESS),
             Next::Stop => {

@@ -10,8 +10,8 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json, json};
 
-use super::Shared;
 use super::error::{ApiError, listing};
+use super::shared::Shared;
 use crate::bindings::Layout;
 use crate::stats::render;
 use crate::stats::snapshot::{PluginMeta, PluginStats, Snapshot};

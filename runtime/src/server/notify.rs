@@ -14,9 +14,9 @@ use serde_json::{Value as Json, json};
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::Shared;
 use super::api::parse_query;
 use super::error::{ApiError, listing};
+use super::shared::Shared;
 use crate::stats::events::Event;
 
 /// The next notification for a subscriber, as (event name, JSON); `None` once glint stops.

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use axum::routing::{MethodRouter, get, post};
 use serde_json::{Map, Value as Json, json};
 
-use super::{Shared, api, notify, outputs};
+use super::shared::Shared;
+use super::{api, notify, outputs};
 
 /// One route.
 pub struct Route {

@@ -8,9 +8,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::Shared;
 use super::api::Params;
 use super::error::{ApiError, listing};
+use super::shared::Shared;
 use crate::bindings::input::glint::plugin::types::Request;
 use crate::plugins::actor::Actor;
 use crate::plugins::error::PluginError;

@@ -8,8 +8,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use regex::Regex;
 use serde_json::Value;
 
+use super::input::{Input, Options};
 use super::model::{self, Stats};
-use super::{Input, Options};
 
 /// What the process list is sorted by (Glances' keys; `N` for PID is htop's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! list, the alerts log and a footer; help and plugin panels over it.
 
 mod alerts;
+mod cells;
 mod overlay;
 mod procs;
 mod side;
@@ -10,23 +11,17 @@ mod top;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::App;
-use super::model::{Decor, Decoration};
+
+pub use cells::CAREFUL_COLOR;
 
 /// Below this width the left column and the process list's essential columns do not fit side
 /// by side: a message instead of a garbled screen.
 pub const MIN_WIDTH: u16 = 60;
 /// Below this height the process list would keep fewer than 2 rows.
 pub const MIN_HEIGHT: u16 = 16;
-
-/// Glances' CAREFUL is blue; ANSI blue on a dark background is hard to read (xterm's default
-/// blue on black is about 2.3:1, under the 3:1 contrast text needs), cyan stays readable on
-/// dark and light themes alike and is still "cooler" than WARNING's magenta.
-pub const CAREFUL_COLOR: Color = Color::Cyan;
 
 /// Draws one frame.
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -127,71 +122,4 @@ fn rows(area: Rect, y: u16, height: u16) -> Rect {
         area.width,
         height.min(area.height - y),
     )
-}
-
-/// The style Glances gives a decoration. The `_LOG` ones (a limit that raises alerts) are
-/// reversed, as Glances paints them on a coloured background; OK_LOG is not: an OK value
-/// raises nothing, and it is what most logged fields are most of the time.
-fn decor_style(decor: Decor) -> Style {
-    let color = match decor.decoration {
-        Decoration::Default => return Style::new(),
-        Decoration::Ok => return Style::new().fg(Color::Green),
-        Decoration::Careful => CAREFUL_COLOR,
-        Decoration::Warning => Color::Magenta,
-        Decoration::Critical => Color::Red,
-    };
-    let style = Style::new().fg(color);
-    if decor.logged {
-        style.add_modifier(Modifier::REVERSED)
-    } else {
-        style
-    }
-}
-
-/// Block titles and column heads (Glances' TITLE).
-fn title_style() -> Style {
-    Style::new().add_modifier(Modifier::BOLD)
-}
-
-/// `text` cut or padded with spaces to `width` columns, on the left. Control characters
-/// (a tab in a command line) become spaces: the terminal would move the cursor for them.
-fn fit(text: &str, width: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(width)
-        .collect();
-    let len = out.chars().count();
-    out.extend(std::iter::repeat_n(' ', width - len));
-    out
-}
-
-/// `text` cut or padded to `width` columns, on the right.
-fn fit_right(text: &str, width: usize) -> String {
-    let len = text.chars().count();
-    if len >= width {
-        fit(text, width)
-    } else {
-        format!("{}{}", " ".repeat(width - len), fit(text, len))
-    }
-}
-
-/// `text` if it fits `width` columns, else its start and `…`.
-fn shorten(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return fit(text, text.chars().count());
-    }
-    let mut out = fit(text, width.saturating_sub(1));
-    out.push('…');
-    out
-}
-
-/// A count as a terminal coordinate (anything bigger than a screen is as good as `u16::MAX`).
-fn to_u16(n: usize) -> u16 {
-    u16::try_from(n).unwrap_or(u16::MAX)
-}
-
-/// Draws `lines` from the top of `area` (cut to it).
-fn put(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>) {
-    frame.render_widget(Paragraph::new(lines), area);
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::Input;
+use super::input::Input;
 use super::model::{PluginStatus, Stats};
 use crate::settings::config::DEFAULT_PORT;
 use crate::stats::render;

@@ -12,7 +12,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, Event};
 use ratatui::crossterm::{ExecutableCommand, cursor, terminal};
 
-use super::Input;
+use super::input::Input;
 
 /// The terminal the UI draws on.
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;

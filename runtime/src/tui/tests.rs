@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::app::App;
 use super::draw;
+use super::input::{Input, Options};
 use super::model::{PluginStatus, Stats};
-use super::{Input, Options};
 
 /// The body of `GET /api/3/all` the tests draw.
 pub(crate) const FIXTURE: &str = include_str!("fixture.json");

@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use serde_json::Value;
 
-use super::{decor_style, put, title_style, to_u16};
+use super::cells::{decor_style, put, title_style, to_u16};
 use crate::tui::app::App;
 use crate::tui::format;
 use crate::tui::model::{self, Decor};

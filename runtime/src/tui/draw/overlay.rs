@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use super::{decor_style, fit, fit_right, put, title_style, to_u16};
+use super::cells::{decor_style, fit, fit_right, put, title_style, to_u16};
 use crate::tui::app::App;
 use crate::tui::format::{self, Precision};
 use crate::tui::model::{Decor, Decoration, PluginStatus};

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use regex::Regex;
 use serde_json::Value;
 
-use super::{decor_style, fit, fit_right, put, title_style};
+use super::cells::{decor_style, fit, fit_right, put, title_style};
 use crate::tui::app::{App, SortKey};
 use crate::tui::format::{self, Precision};
 use crate::tui::model::{self, Stats};

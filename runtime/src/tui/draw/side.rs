@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use serde_json::Value;
 
-use super::{decor_style, fit, fit_right, put, title_style, to_u16};
+use super::cells::{decor_style, fit, fit_right, put, title_style, to_u16};
 use crate::tui::app::App;
 use crate::tui::format::{self, Precision, RateUnit};
 use crate::tui::model::{self, Decor, Decoration, Stats};
