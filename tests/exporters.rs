@@ -1,6 +1,8 @@
 //! End-to-end tests of the exporters: one glint exporting to every target at once, each a
 //! real server started here on 127.0.0.1 (see `glint_tests::servers`) and read back from;
-//! and an outage of InfluxDB during which nothing is lost.
+//! an outage of InfluxDB during which nothing is lost; a second glint refused the spill
+//! directory the first one holds; and HTTPS to a target of a private CA (`ca_file`), and to
+//! one whose certificate names another host.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -558,4 +560,138 @@ fn a_stuck_target_delays_neither_the_tick_nor_the_other_exporters() {
         stuck["export"]["buffered"].as_u64().unwrap_or(0) >= 5,
         "its batches are kept: {stuck}"
     );
+}
+
+#[test]
+fn a_second_glint_on_the_same_spill_dir_is_refused_and_the_first_goes_on() {
+    let dir = tmp("shared-spill");
+    let spill = dir.join("spill");
+    let config = write_config(
+        &dir,
+        &format!(
+            "[plugins.json]\nplugins = [\"load\"]\nspill_dir = \"{}\"\n",
+            spill.display()
+        ),
+    );
+    let file = |name: &str| dir.join("files").join(name).display().to_string();
+    let (first_file, second_file) = (file("first.json"), file("second.json"));
+    let common = ["-C", config.as_str(), "-t", "0.5", "--export", "json"];
+    let mut first_args = common.to_vec();
+    first_args.extend(["--export-json-file", first_file.as_str()]);
+    let first = Server::start(BIN, &dir, &first_args, None);
+    let sent = wait_for("the first glint to export", READ_BACK, || {
+        let s = export_status(&first, "json");
+        s["export"]["sent"].as_u64().filter(|n| *n > 0)
+    });
+
+    // The same config, so the same spill directory: refused at start, naming the directory,
+    // the holder and what to do.
+    let mut second = glint_tests::glint(BIN, &dir);
+    second.args(common).args([
+        "--export-json-file",
+        second_file.as_str(),
+        "--stdout-json",
+        "load",
+        "--once",
+    ]);
+    let (out, _) = glint_tests::run_with_limit(second, Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second glint ran: {stderr}");
+    let shared = spill.join("json").display().to_string();
+    let holder = format!("(pid {})", first.pid());
+    assert!(
+        stderr.contains(&shared)
+            && stderr.contains(&holder)
+            && stderr.contains("its own spill_dir"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(&second_file).is_err(),
+        "the second glint exported"
+    );
+
+    // The first goes on, its lock held.
+    wait_for("the first glint to go on exporting", READ_BACK, || {
+        let s = export_status(&first, "json");
+        (s["status"] == "running" && s["export"]["sent"].as_u64() > Some(sent)).then_some(())
+    });
+}
+
+/// HTTPS to a target whose certificate a private CA signed, trusted through the exporter's
+/// `ca_file`: the batches arrive, sent to the address glint checked for the name.
+#[test]
+fn an_https_export_to_a_target_of_a_private_ca_arrives() {
+    let dir = tmp("https-private-ca");
+    let ca = glint_tests::tls::TestCa::new(&dir.join("tls"), "ca");
+    let target = glint_tests::tls::https_sink("127.0.0.1:0", &ca.leaf("localhost"), "");
+    let config = write_config(
+        &dir,
+        &format!(
+            "[plugins.restful]\nurl = \"https://localhost:{}/stats\"\nca_file = \"{}\"\n",
+            target.port,
+            ca.cert.display()
+        ),
+    );
+    let server = Server::start(
+        BIN,
+        &dir,
+        &["-C", &config, "-t", "1", "--export", "restful"],
+        None,
+    );
+    let request = wait_for("the HTTPS target to get a batch", READ_BACK, || {
+        target
+            .requests()
+            .into_iter()
+            .find(|r| r.starts_with("POST /stats HTTP/1.1 "))
+    });
+    assert!(request.contains("\"mem\""), "{request}");
+    let s = wait_for("the exporter to count it sent", READ_BACK, || {
+        let s = export_status(&server, "restful");
+        (s["export"]["sent"].as_u64() > Some(0)).then_some(s)
+    });
+    assert!(
+        !s["notes"].to_string().contains("ca_file"),
+        "the ca_file was not taken: {s}"
+    );
+}
+
+/// HTTPS to a target whose certificate names another host: glint does not send, the batch is
+/// dropped for good (a retry meets the same certificate), and both the exporter's error and
+/// the refusal name the host and say why.
+#[test]
+fn an_https_target_whose_certificate_names_another_host_is_refused_for_good() {
+    let dir = tmp("https-wrong-name");
+    let ca = glint_tests::tls::TestCa::new(&dir.join("tls"), "ca");
+    let target = glint_tests::tls::https_sink("127.0.0.1:0", &ca.leaf("other.example"), "");
+    let config = write_config(
+        &dir,
+        &format!(
+            "[plugins.restful]\nurl = \"https://localhost:{}/stats\"\nca_file = \"{}\"\n",
+            target.port,
+            ca.cert.display()
+        ),
+    );
+    let server = Server::start(
+        BIN,
+        &dir,
+        &["-C", &config, "-t", "1", "--export", "restful"],
+        None,
+    );
+    let s = wait_for("the exporter to give the batches up", READ_BACK, || {
+        let s = export_status(&server, "restful");
+        (s["export"]["rejected"].as_u64() > Some(0)).then_some(s)
+    });
+    let host = format!("localhost:{}", target.port);
+    let error = s["export"]["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&host) && error.contains("TLS certificate"),
+        "{s}"
+    );
+    let refusal = s["last_refusal"].as_str().unwrap_or_default();
+    assert!(
+        refusal.contains(&format!("HTTPS to {host} (")) && refusal.contains("other.example"),
+        "{s}"
+    );
+    assert_eq!(s["export"]["sent"], 0, "{s}");
+    assert!(target.requests().is_empty(), "{:?}", target.requests());
 }

@@ -1,8 +1,11 @@
 //! Community plugins against the running binary: a plugin dropped in the plugins directory is
 //! loaded, a bad replacement is refused while the old version goes on, a good one is swapped
-//! in, a removed one is unloaded; and the hostile-plugin suite — guests that loop, overrun,
-//! blow their memory or stack, panic, flood their output or log, hog the CPU, and try to
-//! read, write, connect or look at what they were not granted — while the API is polled.
+//! in, a removed one is unloaded, an entry that is no regular file (a FIFO, a device, a
+//! socket...) is refused without blocking anything; and the hostile-plugin suite — guests
+//! that loop, overrun, block in the host, blow their memory or stack, panic, flood their
+//! output or log, hog the CPU, and try to read, write, connect or look at what they were not
+//! granted — while the API is polled; and an output plugin that answers what a server must
+//! not (a 101, a body on a 204, a body over the limit) or logs a line forging glint's own.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -203,6 +206,93 @@ fn plugins_dropped_in_are_loaded_replaced_and_removed_while_glint_runs() {
     assert!(server.get("/api/3/cpu").1["stats"][0]["total"].is_number());
 }
 
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap_or_else(|e| panic!("mkfifo: {e}"));
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+#[test]
+fn no_entry_of_the_plugins_directory_blocks_glint_whatever_its_type() {
+    let tmp = tmp("odd-entries");
+    let dir = tmp.join("plugins");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let at = |name: &str| dir.join(name);
+    let plain = manifest("1", "");
+    // Each with a good manifest, so that its component is what gets read. The FIFO sorts
+    // first: a glint that reads it waits for ever at start (and never gets to /dev/zero,
+    // which it would read until memory ran out).
+    let bad = [
+        ("a-fifo.wasm", "a FIFO (named pipe), not a regular file"),
+        ("b-zero.wasm", "a character device, not a regular file"),
+        ("c-socket.wasm", "a Unix socket, not a regular file"),
+        ("d-dir.wasm", "a directory, not a regular file"),
+        ("e-sparse.wasm", "16384 MiB is more than the 64 MiB"),
+        ("f-dangling.wasm", "a symbolic link whose target"),
+        ("g-pipe-manifest.toml", "a FIFO (named pipe), not a"),
+    ];
+    let name_of = |file: &str| file.split('.').next().unwrap_or_default().to_string();
+    for (file, _) in bad {
+        let toml = at(&format!("{}.toml", name_of(file)));
+        std::fs::write(toml, &plain).unwrap_or_else(|e| panic!("{e}"));
+    }
+    mkfifo(&at("a-fifo.wasm"));
+    std::os::unix::fs::symlink("/dev/zero", at("b-zero.wasm")).unwrap_or_else(|e| panic!("{e}"));
+    let _socket = std::os::unix::net::UnixListener::bind(at("c-socket.wasm"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir(at("d-dir.wasm")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::File::create(at("e-sparse.wasm"))
+        .and_then(|f| f.set_len(1 << 34))
+        .unwrap_or_else(|e| panic!("a 16 GiB sparse file: {e}"));
+    std::os::unix::fs::symlink(at("nowhere"), at("f-dangling.wasm"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A good component whose manifest is a FIFO.
+    let counter = guest_bytes("counter");
+    std::fs::write(at("g-pipe-manifest.wasm"), &counter).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(at("g-pipe-manifest.toml")).unwrap_or_else(|e| panic!("{e}"));
+    mkfifo(&at("g-pipe-manifest.toml"));
+    // Not named as a plugin: never looked at.
+    mkfifo(&at("notes.fifo"));
+    install(&dir, "test-counter", &counter, &plain);
+
+    // Answers at all (within Server::start's bound), and at once.
+    let plugins_dir = dir.display().to_string();
+    let args = ["-t", "0.5", "--plugins-dir", plugins_dir.as_str()];
+    let server = Server::start(BIN, &tmp, &args, None);
+    let asked = Instant::now();
+    assert_eq!(server.get("/api/3/status").0, 200);
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(5), "the API took {took:?}");
+    wait_for("test-counter to run", RESCAN_WAIT, &server, || {
+        (status(&server, "test-counter")["status"] == "running").then_some(())
+    });
+    for (file, what) in bad {
+        let s = status(&server, &name_of(file));
+        let reason = text(&s["last_error"]);
+        assert_eq!(s["status"], "refused", "{file}: {s}");
+        assert!(
+            reason.contains(file) && reason.contains(what),
+            "{file}: {s}"
+        );
+    }
+
+    // The rescans go on: a plugin dropped in after the start loads.
+    install(&dir, "test-snoop", &guest_bytes("snoop"), &plain);
+    wait_for("test-snoop dropped in to run", RESCAN_WAIT, &server, || {
+        (status(&server, "test-snoop")["status"] == "running").then_some(())
+    });
+    assert!(server.get("/api/3/cpu").1["stats"][0]["total"].is_number());
+    // Each refusal said once, at start: the rescans since did not repeat it.
+    let stderr = server.stderr_text();
+    for (file, _) in bad {
+        let lines = stderr.lines().filter(|l| l.contains(file)).count();
+        assert_eq!(lines, 1, "{file} logged {lines} times:\n{stderr}");
+    }
+    assert!(!stderr.contains("notes.fifo"), "{stderr}");
+}
+
 /// Sequential GETs of `path` until `stop`: their latencies.
 fn poll(
     server_port: u16,
@@ -306,6 +396,16 @@ fn hostile_plugins_are_contained_and_the_api_keeps_answering() {
     let granted_tcp = Http200::serve(granted_tcp, granted_stop.clone());
     let addr = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let uaddr = |s: &UdpSocket| s.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    // Granted to test-stall: accepts and holds every connection, never writing a byte, so
+    // the guest's read of it waits in the host until its deadline ends it.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let stall_target = addr(&silent);
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
     let api_port = glint_tests::free_port();
     // A name this machine resolves (its own), not granted to test-net: a lookup the host
     // must refuse before any resolver sees it (a name asked about is data sent out).
@@ -348,6 +448,12 @@ repointed = "127.0.0.2:{port}"
 lookup_denied = "{hostname}:80"
 [plugins.test-net.grant]
 network = ["localhost:{port}", "udp://{gu}"]
+
+[plugins.test-stall]
+stall = "read"
+target = "{stall_target}"
+[plugins.test-stall.grant]
+network = ["{stall_target}"]
 "#,
             r = granted_r.display(),
             w = granted_w.display(),
@@ -364,6 +470,16 @@ network = ["localhost:{port}", "udp://{gu}"]
     let guests: Vec<(&str, &str, String)> = vec![
         ("test-spin", "spin", plain.clone()),
         ("test-slow", "slow", plain.clone()),
+        (
+            "test-stall",
+            "stall",
+            manifest(
+                "1",
+                &format!(
+                    "[capabilities]\nnetwork = [{{ destination = \"{stall_target}\", {reason} }}]\n"
+                ),
+            ),
+        ),
         ("test-membomb", "membomb", plain.clone()),
         ("test-stack", "stack", plain.clone()),
         ("test-panic", "panic", plain.clone()),
@@ -477,6 +593,8 @@ network = ["localhost:{port}", "udp://{gu}"]
     let expected: Vec<(&str, &[&str], &[&str])> = vec![
         ("test-spin", &["quarantined"], &["deadline"]),
         ("test-slow", &["quarantined"], &["deadline"]),
+        // Blocked in the host (a read of a socket that never sends), out of the epoch's reach.
+        ("test-stall", &["quarantined"], &["deadline"]),
         ("test-membomb", &["quarantined"], &["memory cap"]),
         ("test-stack", &["quarantined"], &["stack", "out of bounds"]),
         ("test-panic", &["quarantined"], &["deliberate panic"]),
@@ -792,6 +910,136 @@ fn request_complete(buf: &[u8]) -> bool {
 /// destination by name (`http://localhost:P`), reaches it and nothing else — not another port
 /// of the same address, not the granted port on an address the name does not resolve to, not
 /// a name it was not granted (refused before any lookup: a name asked about is data sent out).
+#[test]
+fn an_output_plugin_neither_answers_what_a_server_must_not_nor_forges_glint_s_log() {
+    let tmp = tmp("output-answers");
+    let dir = tmp.join("plugins");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let config = tmp.join("glint.toml");
+    // 1 KiB: a body of 1024 bytes passes, one of 1025 does not.
+    std::fs::write(&config, "[server]\noutput_max_body_kb = 1\n").unwrap_or_else(|e| panic!("{e}"));
+    let output = "kind = \"output\"\nversion = \"1\"\n";
+    install(&dir, "test-output", &guest_bytes("output"), output);
+    let server = Server::start(
+        BIN,
+        &tmp,
+        &[
+            "-t",
+            "0.5",
+            "-C",
+            &config.display().to_string(),
+            "--plugins-dir",
+            &dir.display().to_string(),
+        ],
+        None,
+    );
+    wait_for("test-output loaded", RESCAN_WAIT, &server, || {
+        (server.get_with("/api/3/outputs/test-output", &[]).0 == 200).then_some(())
+    });
+    // Raw: an HTTP client may not even read a 101 with no upgrade.
+    let ask = |path: &str| {
+        let request = format!(
+            "GET /api/3/outputs/test-output/{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        );
+        glint_tests::raw::exchange(server.port, request.as_bytes(), 1)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("{path}: no answer"))
+    };
+
+    // Not a final status, a body where the status has none, a body over the limit: a JSON
+    // 502 that names the plugin.
+    for path in [
+        "status/101",
+        "status/100",
+        "status/103",
+        "status/199",
+        "status/600",
+        "status/99",
+        "status/204",
+        "status/304",
+        "bytes/1025",
+    ] {
+        let answer = ask(path);
+        let json = answer.json();
+        assert_eq!(answer.status, 502, "{path}: {} {json}", answer.status_line);
+        assert_eq!(json["status"], 502, "{path}: {json}");
+        assert!(
+            text(&json["message"]).contains("`test-output`"),
+            "{path}: {json}"
+        );
+    }
+    // What a server may answer passes as the plugin gave it.
+    for (path, status, length) in [
+        ("status/200", 200, 11),
+        ("status/404", 404, 11),
+        ("status/599", 599, 11),
+        ("status/204/empty", 204, 0),
+        ("status/304/empty", 304, 0),
+        ("bytes/1024", 200, 1024),
+    ] {
+        let answer = ask(path);
+        assert_eq!(
+            (answer.status, answer.body.len()),
+            (status, length),
+            "{path}: {}",
+            answer.status_line
+        );
+    }
+
+    // Its log: one line, marked as the plugin's, the forged line and the escape inside it.
+    // Then the same text as a panic message, which glint quotes when it logs the trap.
+    assert_eq!(ask("log").status, 200);
+    wait_for(
+        "test-output's log line",
+        Duration::from_secs(10),
+        &server,
+        || {
+            server
+                .stderr_text()
+                .contains("forged by test-output")
+                .then_some(())
+        },
+    );
+    assert_eq!(ask("panic").status, 502);
+    assert_log_lines_are_test_output_s(&server);
+}
+
+/// test-output's text in glint's log, logged by the plugin and quoted from its panic: each
+/// time on one line, with the line it forges and its terminal escape inside it, escaped; the
+/// logged line marked as the plugin's.
+fn assert_log_lines_are_test_output_s(server: &Server) {
+    let stderr = wait_for(
+        "test-output's trap logged",
+        Duration::from_secs(10),
+        server,
+        || {
+            let stderr = server.stderr_text();
+            (stderr.matches("forged by test-output").count() >= 2).then_some(stderr)
+        },
+    );
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("2030-")),
+        "a plugin forged a line of glint's log:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains(['\u{1b}', '\r']),
+        "a plugin's terminal escape reached the log:\n{stderr}"
+    );
+    let trap = stderr
+        .lines()
+        .find(|l| l.contains("forged by test-output") && !l.contains(" WARN plugin: "))
+        .unwrap_or_default();
+    assert!(trap.contains("test-output\\r\\u{1b}[2K"), "{trap}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("forged by test-output"))
+        .unwrap_or_default();
+    let marked = " WARN plugin: [test-output] test-output was asked to log\\n\
+                  2030-01-01T00:00:00.000000Z ERROR glint::monitor: forged by test-output\\r\\u{1b}[2K";
+    assert!(line.contains(marked), "{line}");
+}
+
 #[test]
 fn an_exporter_reaches_only_its_granted_http_destination() {
     let tmp = tmp("httpout");

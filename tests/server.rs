@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use glint_tests::{Server, free_port, glint, run_with_limit};
+use glint_tests::{Server, free_port, glint, raw, run_with_limit};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_glint");
@@ -356,6 +356,127 @@ fn every_error_is_json_naming_the_bad_part() {
         let json: Value = response.into_json().unwrap_or(Value::Null);
         assert_eq!(json["status"], 405);
     }
+}
+
+/// An error answer read off the socket: `want` in its status line, and a JSON body with that
+/// status and a message, which is returned.
+fn json_error(what: &str, answer: Option<&raw::Answer>, want: u16) -> String {
+    let answer = answer.unwrap_or_else(|| panic!("{what}: no answer"));
+    let json = answer.json();
+    assert!(
+        answer.status_line.starts_with(&format!("HTTP/1.1 {want} ")),
+        "{what}: {} {json}",
+        answer.status_line
+    );
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/json"),
+        "{what}"
+    );
+    assert_eq!(json["status"], want, "{what}: {json}");
+    json["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: no message in {json}"))
+        .to_string()
+}
+
+/// Requests the HTTP layer refuses before any route sees them: what each is, its bytes, the
+/// status it must get and a part of the message.
+fn faults_of_the_http_layer() -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
+    let long_uri = |n: usize| {
+        format!(
+            "GET /api/3/cpu?x={} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "a".repeat(n)
+        )
+        .into_bytes()
+    };
+    let big_header = format!(
+        "GET /api/3/cpu HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(40_000)
+    );
+    let many_headers = format!(
+        "GET /api/3/cpu HTTP/1.1\r\n{}\r\n",
+        "X-A: b\r\n".repeat(101)
+    );
+    let chunked = "POST /api/3/plugins/cpu/enable HTTP/1.1\r\nHost: x\r\n\
+                   Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    vec![
+        ("a URI over 8 KiB", long_uri(9_000), 414, "8192"),
+        // hyper's own limit (64 KiB) answers a bare 414 before any axum code runs.
+        ("a URI over 64 KiB", long_uri(70_000), 414, "8192"),
+        ("a header of 40 KB", big_header.into_bytes(), 431, "32 KiB"),
+        (
+            "101 headers",
+            many_headers.into_bytes(),
+            431,
+            "header lines",
+        ),
+        (
+            "an HTTP version that is none",
+            b"GET /api/3/cpu HTTP/9.9\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+            "HTTP version",
+        ),
+        (
+            "not HTTP at all",
+            b"\x16\x03\x01\x02\x00 hello\r\n\r\n".to_vec(),
+            400,
+            "malformed request",
+        ),
+        (
+            "a target that is no URI",
+            b"GET /api/3/cpu<x> HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+            "not a valid URI",
+        ),
+        (
+            "a header line without a colon",
+            b"GET /api/3/cpu HTTP/1.1\r\nHost x\r\n\r\n".to_vec(),
+            400,
+            "header lines",
+        ),
+        (
+            "a chunked body",
+            chunked.as_bytes().to_vec(),
+            411,
+            "Content-Length",
+        ),
+    ]
+}
+
+#[test]
+fn the_http_layer_s_own_errors_are_json_too() {
+    let server = server(&[]);
+    let cases = faults_of_the_http_layer();
+    for (what, request, status, needle) in &cases {
+        let answers = raw::exchange(server.port, request, 1);
+        let message = json_error(what, answers.first(), *status);
+        assert!(
+            message.contains(needle),
+            "{what}: {message:?} lacks {needle:?}"
+        );
+    }
+
+    // A good request, then a bad one on the same connection: each answered, in turn.
+    let two =
+        b"GET /api/3/status HTTP/1.1\r\nHost: x\r\n\r\nGET /api/3/cpu HTTP/1.1\r\nHost x\r\n\r\n";
+    let answers = raw::exchange(server.port, two, 2);
+    assert_eq!(answers.first().map(|a| a.status), Some(200), "{answers:?}");
+    json_error("a bad request after a good one", answers.get(1), 400);
+
+    // A head that never ends: answered once the server's 10 s for it are up.
+    let started = Instant::now();
+    let partial = b"GET /api/3/cpu HTTP/1.1\r\nHost: x\r\n";
+    let answers = raw::exchange(server.port, partial, 1);
+    let message = json_error("a head that never ends", answers.first(), 408);
+    assert!(message.contains("10 s"), "{message}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    // And the server still answers.
+    assert_eq!(server.get("/api/3/status").0, 200);
 }
 
 fn basic(user: &str, password: &str) -> String {
@@ -928,4 +1049,227 @@ fn read_until(reader: &mut impl BufRead, matches: impl Fn(&Value) -> bool) -> Va
         }
     }
     panic!("no such event in 30 s; other events: {seen:?}");
+}
+
+/// Subscribers of everything that never read, over SSE.
+const STUCK_SSE: usize = 110;
+/// And over the WebSocket.
+const STUCK_WS: usize = 10;
+/// How long they stay stuck while glint's memory is watched. Without a cap on what glint
+/// holds for each, the old server (each subscriber rendering its own copy of every event)
+/// filled the kernel's buffers first (~2.8 MB a connection), then hyper's (~400 KB each),
+/// then pinned the broadcast's 64 snapshots: past twice its idle RSS after ~30 s here, 3.3x
+/// by 50 s. Capped, it levels off at ~1.15x within 10 s. 60 s leaves room for a slow machine.
+const STUCK_FOR: Duration = Duration::from_secs(60);
+/// What 121 connections cost glint whatever they read: hyper's 8 KB read and write buffers,
+/// its task and the subscriber's forwarder, ~30 KB each, 3.6 MB in all; 8 MiB with room for
+/// the allocator. Small beside the budget the test is about (idle RSS again, ~40 MB).
+const CONNECTIONS_SLACK_KB: u64 = 8 << 10;
+
+/// Clients that subscribe to every plugin and never read cost glint at most its cap each
+/// (`[server] subscriber_buffer_kb`): its RSS stays within twice the idle figure, a reading
+/// subscriber misses nothing, and a stuck one that reads at last is told what it missed.
+#[test]
+fn subscribers_that_never_read_hold_glint_to_twice_its_idle_memory() {
+    // The shortest refresh: the most bytes a second for the stuck subscribers to fall behind by.
+    let server = Server::start(BIN, &tmp(), &["-t", "0.1"], None);
+    server.wait_ticks("mem", 3);
+    let every = every_plugin(&server);
+    let all = format!("/api/3/events?plugins={}", every.join(","));
+    // Idle, once a subscriber of everything came and went: the path's one-time costs are in.
+    {
+        let mut warm = subscribe(&server, &all);
+        assert_eq!(read_sse(&mut warm, 3, "tick").len(), 3);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let idle = rss_kb(server.pid());
+    assert!(idle > 0, "no VmRSS for glint (pid {})", server.pid());
+
+    // A subscriber that reads, opened with the stuck ones and read on a thread meanwhile.
+    let live = subscribe(&server, &all);
+    let reader = std::thread::spawn(move || read_for(live, STUCK_FOR));
+    let (mut stuck, mut ws_stuck) = stuck_subscribers(&server, &every);
+
+    let bound = 2 * idle + CONNECTIONS_SLACK_KB;
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while started.elapsed() < STUCK_FOR {
+        let rss = rss_kb(server.pid());
+        samples.push(rss);
+        assert!(
+            rss <= bound,
+            "glint grew from {idle} kB idle to {rss} kB with {} subscribers that never read, \
+             over 2 x idle + {CONNECTIONS_SLACK_KB} kB; kB every 0.5 s: {samples:?}",
+            STUCK_SSE + STUCK_WS
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!(
+        "VmRSS idle {idle} kB; with {} stuck subscribers at most {} kB",
+        STUCK_SSE + STUCK_WS,
+        samples.iter().max().copied().unwrap_or(0)
+    );
+
+    let (seqs, others) = reader.join().unwrap_or_default();
+    assert!(
+        others.iter().all(|e| e["type"] != "lagged"),
+        "the reading subscriber lagged: {others:?}"
+    );
+    assert!(
+        seqs.len() >= 50 && seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "the reading subscriber's ticks in {STUCK_FOR:?}: {seqs:?}"
+    );
+
+    // Stuck ones reading at last: what they were sent, then how many events they missed.
+    let mut slow = stuck.swap_remove(1);
+    let lagged = read_to_lagged(&mut slow);
+    assert!(lagged["missed"].as_u64().is_some_and(|n| n > 0), "{lagged}");
+    let ws = ws_stuck
+        .first_mut()
+        .unwrap_or_else(|| panic!("no WebSocket"));
+    let lagged = ws_read_to_lagged(ws);
+    assert!(lagged["missed"].as_u64().is_some_and(|n| n > 0), "{lagged}");
+}
+
+/// Opens the subscribers that never read: SSE ones, of every plugin and of processlist by
+/// turns, and WebSocket ones of every plugin; each with a narrow window (`narrow_connection`).
+fn stuck_subscribers(
+    server: &Server,
+    every: &[String],
+) -> (
+    Vec<std::net::TcpStream>,
+    Vec<tungstenite::WebSocket<std::net::TcpStream>>,
+) {
+    let all = format!("/api/3/events?plugins={}", every.join(","));
+    let sse = (0..STUCK_SSE)
+        .map(|i| {
+            let url = if i % 2 == 0 {
+                all.as_str()
+            } else {
+                "/api/3/events?plugins=processlist"
+            };
+            let mut stream = narrow_connection(server.port);
+            let _ = write!(stream, "GET {url} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            stream
+        })
+        .collect();
+    let ws_url = format!(
+        "ws://127.0.0.1:{}/api/3/ws?plugins={}",
+        server.port,
+        every.join(",")
+    );
+    let ws = (0..STUCK_WS)
+        .map(|_| {
+            tungstenite::client(ws_url.as_str(), narrow_connection(server.port))
+                .unwrap_or_else(|e| panic!("{ws_url}: {e}"))
+                .0
+        })
+        .collect();
+    (sse, ws)
+}
+
+/// Reads a WebSocket until its `lagged` message (30 s at most): that message's JSON.
+fn ws_read_to_lagged(ws: &mut tungstenite::WebSocket<std::net::TcpStream>) -> Value {
+    let _ = ws.get_mut().set_read_timeout(Some(Duration::from_secs(30)));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let message = ws.read().unwrap_or_else(|e| panic!("websocket: {e}"));
+        if let tungstenite::Message::Text(text) = message {
+            let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if json["type"] == "lagged" {
+                return json;
+            }
+        }
+    }
+    panic!("the stuck WebSocket subscriber was never told it lagged");
+}
+
+/// The input plugins glint runs.
+fn every_plugin(server: &Server) -> Vec<String> {
+    let (_, list) = server.get("/api/3/pluginslist");
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// glint's resident memory (VmRSS) in kB; 0 once it is gone.
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A connection to glint with a 4 KB receive buffer, set before connecting so that the window
+/// it offers is small from the start: a client that does not read takes little into its own
+/// kernel, and what glint holds for it shows within seconds.
+fn narrow_connection(port: u16) -> std::net::TcpStream {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, sockopt};
+    let fd = rustix::net::socket_with(
+        AddressFamily::INET,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap_or_else(|e| panic!("socket: {e}"));
+    sockopt::set_socket_recv_buffer_size(&fd, 4096).unwrap_or_else(|e| panic!("SO_RCVBUF: {e}"));
+    let addr = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port);
+    rustix::net::connect(&fd, &addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    std::net::TcpStream::from(fd)
+}
+
+/// Reads a subscription for `time`: the seqs of its ticks, and its other events.
+fn read_for(mut reader: BufReader<std::net::TcpStream>, time: Duration) -> (Vec<u64>, Vec<Value>) {
+    let started = Instant::now();
+    let (mut seqs, mut others) = (Vec::new(), Vec::new());
+    while started.elapsed() < time {
+        let events = read_sse(&mut reader, 1, "");
+        if events.is_empty() {
+            break;
+        }
+        for event in events {
+            if event["type"] == "tick" {
+                seqs.push(event["seq"].as_u64().unwrap_or(0));
+            } else {
+                others.push(event);
+            }
+        }
+    }
+    (seqs, others)
+}
+
+/// Reads a raw SSE connection until its `lagged` event (30 s at most): that event's JSON.
+fn read_to_lagged(stream: &mut std::net::TcpStream) -> Value {
+    const MARK: &str = "event: lagged\ndata: ";
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut text = String::new();
+    while Instant::now() < deadline {
+        let n = stream.read(&mut buffer).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        if let Some(start) = text.find(MARK).map(|i| i + MARK.len())
+            && let Some(end) = text[start..].find('\n')
+        {
+            return serde_json::from_str(&text[start..start + end]).unwrap_or(Value::Null);
+        }
+        // What was sent before it, megabytes of it: keep only a tail a mark may start in.
+        if text.len() > 1 << 20 {
+            let cut = text.len() - 4096;
+            let cut = (cut..text.len())
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(0);
+            text.drain(..cut);
+        }
+    }
+    panic!("the stuck subscriber was never told it lagged");
 }

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .fmt_fields(one_line_fields())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GLINT_LOG")
                 // wasi:http logs every refused connection of an exporter; glint's own
@@ -38,6 +39,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// The log's fields as tracing's default shows them (the message, then `name=value`), each on
+/// one line with its control characters escaped: text a plugin chose, quoted in glint's own
+/// messages (its error, its stderr), cannot start a line that looks like one of glint's.
+fn one_line_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let text = glint::plugins::host::one_line(&format!("{value:?}"), usize::MAX);
+        if field.name() == "message" {
+            write!(writer, "{text}")
+        } else {
+            write!(writer, "{field}={text}")
+        }
+    })
+    .delimited(" ")
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if cli.print_config {
         print!("{}", glint::settings::config::DEFAULT_TOML);
@@ -54,7 +71,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         return new_plugin(name, *kind, dir.clone());
     }
-    let config = app::config::load(&cli)?;
+    let mut config = app::config::load(&cli)?;
+    config.reserved_names = glint::server::reserved_names();
     if let Some(target) = &cli.client {
         return app::ui::run_client(&cli, &config, target);
     }

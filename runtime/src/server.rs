@@ -1,9 +1,12 @@
 //! Server mode: the APIv3 routes over HTTP (axum), answered from the published snapshot so a
 //! request never waits for the tick; notifications, basic auth, gzip, CORS and the output
-//! plugins mounted under `/api/3/outputs` (and `/metrics`).
+//! plugins mounted under `/api/3/outputs` (and `/metrics`); every error as JSON, the HTTP
+//! layer's own too (`guard`).
 
 mod api;
+mod backlog;
 mod error;
+mod guard;
 mod notify;
 mod openapi;
 mod outputs;
@@ -22,7 +25,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use error::ApiError;
-pub use openapi::{ROUTES, Route, document as openapi_document};
+pub use openapi::{ROUTES, Route, document as openapi_document, reserved_names};
 pub use shared::Shared;
 
 /// Server settings from the command line and config.
@@ -30,11 +33,18 @@ pub struct Options {
     pub addr: SocketAddr,
     pub cors_origins: Vec<String>,
     pub webui: bool,
+    /// Bytes of events held for a notification subscriber that does not read
+    /// (`[server] subscriber_buffer_kb`).
+    pub subscriber_buffer: usize,
+    /// Largest body an output plugin may answer, in bytes (`[server] output_max_body_kb`).
+    pub output_max_body: usize,
 }
 
 /// The whole application: every documented route, errors as JSON, then auth, gzip, CORS.
 pub fn router(mut shared: Shared, options: &Options) -> Router {
     shared.webui = options.webui;
+    shared.subscriber_buffer = options.subscriber_buffer;
+    shared.output_max_body = options.output_max_body;
     let shared = Arc::new(shared);
     let mut router = Router::new();
     for route in ROUTES {
@@ -50,10 +60,12 @@ pub fn router(mut shared: Shared, options: &Options) -> Router {
             ApiError::internal("the server hit a bug answering this request; it is logged")
                 .into_response()
         }));
-    match cors(&options.cors_origins) {
+    let router = match cors(&options.cors_origins) {
         Some(cors) => router.layer(cors),
         None => router,
-    }
+    };
+    // Outermost: it sees every request, to answer a refused head's stand-in (see `guard`).
+    router.layer(middleware::from_fn(guard::answer_refusals))
 }
 
 /// CORS from the configured origins: `*` for any, else the listed ones.
@@ -133,7 +145,12 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, std::io::
     })
 }
 
-/// Serves until the process ends.
+/// Serves until the process ends. Each connection is read through `guard`, which checks
+/// request heads before hyper does: the HTTP layer's own errors are JSON too.
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> Result<(), std::io::Error> {
-    axum::serve(listener, app).await
+    axum::serve(
+        guard::GuardedListener(listener),
+        app.into_make_service_with_connect_info::<guard::Link>(),
+    )
+    .await
 }

@@ -1,7 +1,9 @@
 //! Helpers for glint's end-to-end tests: running the built binary with an isolated cache and
 //! checking the JSON shapes Glances clients expect.
 
+pub mod raw;
 pub mod servers;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -4,24 +4,21 @@
 //! Prometheus the same series.
 
 use glint_sdk::export::prometheus::{CONTENT_TYPE, exposition};
-use glint_sdk::{
-    FieldInfo, Layout, PluginInfo, PluginInfoExt, PluginKind, Request, Response, Table, stats,
-};
+use glint_sdk::{FieldInfo, OutputPlugin, PluginInfo, Request, Response, Table, stats};
 
+#[derive(Default)]
 struct Prometheus;
 
-impl glint_sdk::output::Guest for Prometheus {
-    fn describe() -> PluginInfo {
-        glint_sdk::plugin(
+impl OutputPlugin for Prometheus {
+    fn info() -> PluginInfo {
+        glint_sdk::output(
             "prometheus",
             "Every plugin's stats in the Prometheus text exposition format",
-            Layout::Record,
         )
-        .kind(PluginKind::Output)
     }
 
     /// Any path answers the same page: a scrape config only needs one URL.
-    fn render(_request: Request) -> Result<Response, String> {
+    fn render(&mut self, _request: &Request) -> Result<Response, String> {
         let plugins: Vec<(String, Table, Vec<FieldInfo>)> = stats::plugins()
             .into_iter()
             .filter_map(|name| {
@@ -38,4 +35,4 @@ impl glint_sdk::output::Guest for Prometheus {
     }
 }
 
-glint_sdk::output::export_output_world!(Prometheus with_types_in glint_sdk::output);
+glint_sdk::export_output!(Prometheus);

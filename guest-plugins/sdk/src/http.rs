@@ -52,7 +52,8 @@ impl Response {
 pub enum HttpError {
     /// The URL is not `http(s)://host[:port][/path]`.
     BadUrl(String),
-    /// The host refused it: the destination is not granted to this plugin.
+    /// The host refused it: the destination is not granted to this plugin, or (HTTPS) its
+    /// certificate does not prove it is the destination.
     Denied(String),
     /// No connection, a reset, a timeout: the target may be back later.
     Transport(String),
@@ -340,6 +341,14 @@ pub fn send(request: Request) -> Result<Response, HttpError> {
         Some(Ok(Err(ErrorCode::HttpRequestDenied))) => {
             return Err(HttpError::Denied(format!(
                 "{} is not a granted destination",
+                url.authority
+            )));
+        }
+        // glint would not talk to it: a retry meets the same certificate.
+        Some(Ok(Err(ErrorCode::TlsCertificateError))) => {
+            return Err(HttpError::Denied(format!(
+                "the TLS certificate of {} does not prove its name or no CA glint trusts signed \
+                 it (the plugin's last_refusal says which)",
                 url.authority
             )));
         }

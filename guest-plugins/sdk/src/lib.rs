@@ -1,5 +1,11 @@
 //! glint-sdk: what a glint plugin author depends on — the WIT bindings of each world, a
-//! plugin trait with one registration macro, and helpers for tables and counter rates.
+//! plugin trait and a registration macro per world (`InputPlugin` / `export_input!`,
+//! `OutputPlugin` / `export_output!`, `ExporterPlugin` / `export_exporter!`), and helpers for
+//! tables and counter rates. The exporters' helpers are behind features: `export` (settings,
+//! batch rows, the InfluxDB, Prometheus and JSON formats) and `http` (wasi:http requests).
+//!
+//! Every column a table has must be a field `info()` declares (a rate field stands for its
+//! three columns, see [`rates`]): glint refuses a table with any other, naming the column.
 //!
 //! A first input plugin:
 //!
@@ -23,6 +29,7 @@
 //! ```
 
 pub mod cpu;
+#[cfg(feature = "export")]
 pub mod export;
 #[cfg(feature = "http")]
 pub mod http;
@@ -93,6 +100,22 @@ pub trait InputPlugin: Default + 'static {
     fn update(&mut self, tick: &Tick) -> Result<Table, String>;
 }
 
+/// What an output plugin implements. The host calls `render` for each request to
+/// `/api/3/outputs/NAME[/PATH]`, one at a time; `self` lives between requests (a plugin may
+/// keep what it built for the last one). It reads the stats through [`stats`].
+pub trait OutputPlugin: Default + 'static {
+    /// The handshake: name and description (see [`output()`]).
+    fn info() -> PluginInfo;
+    /// The answer to `request`: status, content type and body. glint answers an error with
+    /// 502 (Bad Gateway) and its message.
+    fn render(&mut self, request: &Request) -> Result<Response, String>;
+}
+
+/// Starts the handshake of an output plugin.
+pub fn output(name: &str, description: &str) -> PluginInfo {
+    plugin(name, description, Layout::Record).kind(PluginKind::Output)
+}
+
 /// What an exporter implements. `self` lives between calls (a file exporter remembers
 /// that it wrote its header); the host calls `export` with the batches to send, oldest
 /// first, and keeps them to try again when it answers `ExportError::Retryable`.
@@ -158,7 +181,8 @@ impl PluginInfoExt for PluginInfo {
 
 /// Builder methods on a field description.
 pub trait FieldInfoExt {
-    /// A cumulative counter, reported as delta, `_gauge` and `_rate_per_sec`.
+    /// A cumulative counter, reported as delta, `_gauge` and `_rate_per_sec`: feed it to
+    /// [`rates::Rates::push`] every update (`counter!`), or glint refuses the table.
     fn rate(self) -> Self;
     /// The host keeps a history of it.
     fn history(self) -> Self;
@@ -243,6 +267,37 @@ macro_rules! export_input {
         }
 
         $crate::input::export_input_world!(GlintInputExports with_types_in $crate::input);
+    };
+}
+
+/// Registers a type implementing [`OutputPlugin`] as the component's exports.
+#[macro_export]
+macro_rules! export_output {
+    ($plugin:ty) => {
+        struct GlintOutputExports;
+
+        thread_local! {
+            static GLINT_OUTPUT_STATE: ::core::cell::RefCell<Option<$plugin>> =
+                const { ::core::cell::RefCell::new(None) };
+        }
+
+        impl $crate::output::Guest for GlintOutputExports {
+            fn describe() -> $crate::PluginInfo {
+                <$plugin as $crate::OutputPlugin>::info()
+            }
+
+            fn render(
+                request: $crate::Request,
+            ) -> ::core::result::Result<$crate::Response, String> {
+                GLINT_OUTPUT_STATE.with(|state| {
+                    let mut state = state.borrow_mut();
+                    let plugin = state.get_or_insert_with(<$plugin as Default>::default);
+                    $crate::OutputPlugin::render(plugin, &request)
+                })
+            }
+        }
+
+        $crate::output::export_output_world!(GlintOutputExports with_types_in $crate::output);
     };
 }
 

@@ -165,8 +165,6 @@ pub enum KindArg {
     Exporter,
 }
 
-/// When this process started: start-up is measured to the first complete tick.
-
 /// The items of comma-separated, repeatable list flags (`--export a,b --export c`).
 pub fn split_list(items: &[String]) -> Vec<String> {
     items

@@ -105,6 +105,14 @@ pub fn start_monitor(
     }
     let started = Instant::now();
     let (monitor, refused) = Monitor::new(config, engine, Source::live(), extra, plugins_dir);
+    // Another glint exports through the same spill directory: glint stops, as on a bad
+    // exporter setting (see `Monitor::spill_conflicts` for why). Listing the plugins goes
+    // on: the conflict is logged, and a running glint is no reason not to list.
+    if let Some(conflict) = monitor.spill_conflicts().first()
+        && !matches!(cli.command, Some(Command::Plugins))
+    {
+        bail!("{conflict}");
+    }
     tracing::info!(
         "{} plugins loaded in {:?}",
         monitor.actors().len(),

@@ -49,6 +49,8 @@ pub fn server_settings(
             addr: std::net::SocketAddr::new(ip, port),
             cors_origins: config.server.cors_origins.clone(),
             webui: cli.webserver,
+            subscriber_buffer: config.server.subscriber_buffer,
+            output_max_body: config.server.output_max_body,
         },
         credentials,
     ))

@@ -84,8 +84,8 @@ pub fn run_client(
     } else {
         None
     };
-    let remote =
-        glint::tui::feed::Remote::parse(target, credentials).map_err(anyhow::Error::msg)?;
+    let remote = glint::tui::feed::Remote::parse(target, credentials, config.server.port)
+        .map_err(anyhow::Error::msg)?;
     let ui = start_ui(glint::tui::Options {
         title_source: Some(remote.address.clone()),
     })?;

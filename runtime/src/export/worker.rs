@@ -15,6 +15,7 @@ use crate::export::batch::{build_batch, hostname};
 use crate::export::buffer::{
     Held, Kept, Shared, State, Tier, drop_oldest, reload_spilled, remove, spill,
 };
+use crate::export::lock::{SpillDirInUse, SpillLock};
 use crate::export::settings::ExportSettings;
 use crate::export::spill::{Spilled, read_spilled};
 use crate::plugins::engine::GlintEngine;
@@ -36,6 +37,9 @@ pub struct Exporter {
     thread: Option<JoinHandle<()>>,
     /// For the plugin's status (its counters, health, sandbox).
     status: Arc<dyn Fn() -> PluginStatus + Send + Sync>,
+    /// Its spill directory's lock (none without a spill directory, or where it cannot be
+    /// taken at all); its thread holds it too.
+    spill_lock: Option<SpillLock>,
 }
 
 /// Marks the thread dead when it ends, however it ends.
@@ -52,16 +56,18 @@ impl Drop for Alive {
 impl Exporter {
     /// Starts exporter `plugin` on a thread of its own. `previous` is the exporter it
     /// replaces (a new version of its file): the new thread waits for the old one to finish
-    /// its call and takes over every batch it kept. Otherwise batches a previous run of glint
-    /// left in its spill directory are sent first.
+    /// its call and takes over every batch it kept, and its spill directory's lock. Otherwise
+    /// batches a previous run of glint left in its spill directory are sent first; refused if
+    /// another glint (or exporter) holds that directory.
     pub fn start(
         plugin: LoadedPlugin,
         engine: Arc<GlintEngine>,
         store: Arc<Store>,
         settings: ExportSettings,
         previous: Option<Exporter>,
-    ) -> Exporter {
+    ) -> Result<Exporter, SpillDirInUse> {
         let name = plugin.meta.name.clone();
+        let spill_lock = take_spill_lock(&name, &settings, previous.as_ref())?;
         let meta_source = plugin.meta.source.clone();
         let counters = plugin.counters.clone();
         let target = plugin
@@ -131,12 +137,15 @@ impl Exporter {
             let shared = shared.clone();
             let settings = settings.clone();
             let thread_name = name.clone();
+            let spill_lock = spill_lock.clone();
             std::thread::Builder::new()
                 .name(format!("export-{name}"))
                 .spawn(move || {
                     let alive = Alive(shared.clone());
                     take_over(&thread_name, &shared, &settings, previous);
                     run(plugin, engine, store, settings, shared);
+                    // Held to the last spill: a dropped handle does not wait for the thread.
+                    drop(spill_lock);
                     drop(alive);
                 })
                 .map_err(|e| tracing::error!("exporter {name}: cannot start its thread: {e}"))
@@ -147,7 +156,7 @@ impl Exporter {
                 .alive
                 .store(false, std::sync::atomic::Ordering::Relaxed);
         }
-        Exporter {
+        Ok(Exporter {
             name,
             source: meta_source,
             settings,
@@ -155,7 +164,8 @@ impl Exporter {
             shared,
             thread,
             status,
-        }
+            spill_lock,
+        })
     }
 
     /// Called after each tick: takes a batch of `snapshot` if the interval is up. Costs the
@@ -269,6 +279,21 @@ impl Drop for Exporter {
     fn drop(&mut self) {
         self.ask_to_stop();
         drop(self.thread.take());
+    }
+}
+
+/// The lock on exporter `name`'s spill directory, if it has one. A new version's directory
+/// is its predecessor's (named after the exporter): the lock is handed over, never let go
+/// in between (taking it anew would find the predecessor holding it).
+fn take_spill_lock(
+    name: &str,
+    settings: &ExportSettings,
+    previous: Option<&Exporter>,
+) -> Result<Option<SpillLock>, SpillDirInUse> {
+    match (previous, &settings.spill_dir) {
+        (_, None) => Ok(None),
+        (Some(previous), Some(_)) => Ok(previous.spill_lock.clone()),
+        (None, Some(dir)) => crate::export::lock::acquire(name, dir),
     }
 }
 

@@ -371,7 +371,7 @@ fn update(
             },
         )
         .and_then(|table| {
-            check_table(&name, table, limits).inspect_err(|e| {
+            check_table(&name, table, &plugin.meta.fields, limits).inspect_err(|e| {
                 let verdict = plugin
                     .counters
                     .health()

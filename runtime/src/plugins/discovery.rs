@@ -1,7 +1,8 @@
 //! The community plugins' directory: `NAME.wasm` with its manifest `NAME.toml`, rescanned
 //! every few seconds. A new or changed plugin is loaded and handshaked off the tick's thread,
 //! beside any running version, and handed to the monitor only once it passed; a plugin whose
-//! file is gone is unloaded.
+//! file is gone is unloaded. Every entry named `NAME.wasm`, of any type or size, is loaded or
+//! refused with its reason; none is waited on (see `settings::file`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -11,8 +12,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, SystemTime};
 
 use crate::plugins::engine::GlintEngine;
-use crate::plugins::load::PluginFile;
-use crate::plugins::load::{self, LoadedPlugin};
+use crate::plugins::load::{self, LoadedPlugin, MAX_COMPONENT_BYTES, PluginFile};
 use crate::plugins::readings::TickReadings;
 use crate::settings::config::Config;
 use crate::settings::manifest::Manifest;
@@ -22,10 +22,6 @@ use crate::stats::snapshot::PluginSource;
 /// plugin runs within seconds, and a scan (one `readdir` and two `stat`s a plugin) costs
 /// nothing worth counting.
 pub const RESCAN: Duration = Duration::from_secs(5);
-
-/// A component bigger than this is not a monitoring plugin: the default ones are ~70 KB,
-/// and reading a huge file every rescan would cost the host.
-const MAX_COMPONENT_BYTES: u64 = 64 << 20;
 
 /// What changed in the directory.
 pub enum Change {
@@ -52,9 +48,14 @@ struct Stamp {
     inode: u64,
 }
 
+/// Symbolic links are followed, so a link's target being rebuilt is a new version; a link
+/// that leads nowhere is stamped as itself, so it is refused with its reason, not ignored.
+/// (`stat` never opens the entry: a FIFO or a device costs it nothing.)
 fn stamp(path: &Path) -> Option<Stamp> {
     use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path).ok()?;
+    let m = std::fs::metadata(path)
+        .or_else(|_| std::fs::symlink_metadata(path))
+        .ok()?;
     Some(Stamp {
         modified: m.modified().ok(),
         len: m.len(),
@@ -114,7 +115,13 @@ impl Discovery {
         (changed, removed)
     }
 
-    /// Reads plugin `name`'s component and manifest, unless the config disables it.
+    /// Reads plugin `name`'s component and manifest, unless the config disables it. One that
+    /// is not a regular file of a sane size (a FIFO, a device, a socket, a directory, a link
+    /// to one of those or to nothing, a huge file) is refused with what it is, unwaited on.
+    ///
+    /// Symbolic links are followed: installing by linking (stow, Nix, a build's output) is
+    /// common, and whoever can put a link in the directory can put a file there, so refusing
+    /// links would protect nothing. What a link leads to is judged as the entry itself is.
     pub fn read(&self, name: &str, config: &Config) -> Result<PluginFile, String> {
         if !config.enabled(name) {
             return Err(format!(
@@ -123,18 +130,12 @@ impl Discovery {
         }
         let wasm = self.dir.join(format!("{name}.wasm"));
         let toml = self.dir.join(format!("{name}.toml"));
-        let len = std::fs::metadata(&wasm)
-            .map_err(|e| format!("cannot read {}: {e}", wasm.display()))?
-            .len();
-        if len > MAX_COMPONENT_BYTES {
-            return Err(format!(
-                "{} is {} MiB, more than the {} MiB a plugin may be",
-                wasm.display(),
-                len >> 20,
-                MAX_COMPONENT_BYTES >> 20
-            ));
-        }
-        if !toml.is_file() {
+        let bytes =
+            crate::settings::file::read_regular(&wasm, MAX_COMPONENT_BYTES, "a plugin component")
+                .map_err(|e| e.to_string())?;
+        // Any entry under the manifest's name is a manifest to read (and refuse if it is no
+        // regular file): only a missing one is "no manifest".
+        if std::fs::symlink_metadata(&toml).is_err() {
             return Err(format!(
                 "{} has no manifest: write {} (kind, version, capabilities; `glint plugin new` makes one)",
                 wasm.display(),
@@ -142,8 +143,6 @@ impl Discovery {
             ));
         }
         let manifest = Manifest::load(&toml).map_err(|e| e.to_string())?;
-        let bytes =
-            std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
         Ok(PluginFile {
             label: name.to_string(),
             sha256: crate::plugins::engine::digest(&bytes),
@@ -262,5 +261,94 @@ mod tests {
             e.contains("has no manifest") && e.contains("lonely.toml"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn every_entry_is_seen_and_refused_at_once_whatever_its_type() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let at = |name: &str| dir.path().join(name);
+        // Each with a manifest, so that its component is what gets read.
+        for name in [
+            "fifo",
+            "zero",
+            "socket",
+            "dir",
+            "sparse",
+            "dangling",
+            "pipe-manifest",
+        ] {
+            std::fs::write(
+                at(&format!("{name}.toml")),
+                "kind = \"input\"\nversion = \"1\"\n",
+            )
+            .expect("write");
+        }
+        let mkfifo = |path: std::path::PathBuf| {
+            let made = std::process::Command::new("mkfifo")
+                .arg(&path)
+                .status()
+                .expect("mkfifo");
+            assert!(made.success(), "mkfifo {}", path.display());
+        };
+        mkfifo(at("fifo.wasm"));
+        std::os::unix::fs::symlink("/dev/zero", at("zero.wasm")).expect("symlink");
+        let _socket = std::os::unix::net::UnixListener::bind(at("socket.wasm")).expect("bind");
+        std::fs::create_dir(at("dir.wasm")).expect("mkdir");
+        std::fs::File::create(at("sparse.wasm"))
+            .and_then(|f| f.set_len(1 << 34))
+            .expect("a 16 GiB sparse file");
+        std::os::unix::fs::symlink(at("nowhere"), at("dangling.wasm")).expect("symlink");
+        std::fs::write(at("pipe-manifest.wasm"), b"\0asm").expect("write");
+        std::fs::remove_file(at("pipe-manifest.toml")).expect("rm");
+        mkfifo(at("pipe-manifest.toml"));
+
+        let mut discovery = Discovery::new(dir.path().to_path_buf());
+        let (found, _) = discovery.scan();
+        let names = [
+            "dangling",
+            "dir",
+            "fifo",
+            "pipe-manifest",
+            "socket",
+            "sparse",
+            "zero",
+        ];
+        assert_eq!(found, names, "every entry is seen, a broken link too");
+        let config = Config::defaults().expect("defaults");
+        // On a thread, with a bound: without the checks, the FIFO blocks the read for ever
+        // and /dev/zero never ends.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let refusals: Vec<String> = found
+                .iter()
+                .map(|name| discovery.read(name, &config).err().unwrap_or_default())
+                .collect();
+            let _ = tx.send(refusals);
+        });
+        let refusals = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the reads did not return within 10 s");
+        assert_eq!(refusals.len(), names.len());
+        let says = [
+            (
+                "dangling.wasm",
+                "a symbolic link whose target cannot be read",
+            ),
+            ("dir.wasm", "a directory, not a regular file"),
+            ("fifo.wasm", "a FIFO (named pipe), not a regular file"),
+            (
+                "pipe-manifest.toml",
+                "a FIFO (named pipe), not a regular file",
+            ),
+            ("socket.wasm", "a Unix socket, not a regular file"),
+            ("sparse.wasm", "16384 MiB is more than the 64 MiB"),
+            ("zero.wasm", "a character device, not a regular file"),
+        ];
+        for (refusal, (file, what)) in refusals.iter().zip(says) {
+            assert!(
+                refusal.contains(file) && refusal.contains(what),
+                "{file}: {refusal:?}"
+            );
+        }
     }
 }

@@ -23,9 +23,14 @@ use crate::stats::store::Store;
 /// backtrace fit; a plugin printing without end cannot grow the host.
 const STDERR_CAPACITY: usize = 16 * 1024;
 
-/// Longest log line a plugin may send; longer lines are cut so a plugin cannot flood the log
-/// with one call.
+/// Longest log line a plugin may send (after escaping); longer lines are cut so a plugin
+/// cannot flood the log with one call.
 const MAX_LOG_LINE: usize = 4096;
+
+/// The log target of every plugin's message. glint's own lines carry their module's path
+/// (`glint::...`), so a plugin's line never passes for one of them; `GLINT_LOG=warn,plugin=off`
+/// silences the plugins alone.
+const PLUGIN_LOG_TARGET: &str = "plugin";
 
 /// The stats a plugin may read: a snapshot (the published one for output plugins, the tick
 /// being built for input plugins) plus limits and history.
@@ -112,6 +117,9 @@ pub struct HostState {
     pub grants: Arc<Grants>,
     pub readings: Arc<TickReadings>,
     pub stats: Option<StatsView>,
+    /// When the call in progress must end: the host's blocking waits (`plugins::blocking`)
+    /// end then, as guest code does at its epoch deadline. Armed before every call.
+    pub call_deadline: Option<std::time::Instant>,
     counters: Arc<PluginCounters>,
     log: LogBudget,
     http: wasmtime_wasi_http::WasiHttpCtx,
@@ -157,8 +165,8 @@ impl wasmtime_wasi_http::WasiHttpHooks for HttpHooks {
                 Err(Error::HttpRequestDenied)
             };
             if authority.as_str().contains('@') {
-                // The TLS connector would look the whole authority up: a name glint never
-                // checked.
+                // Whatever reads the authority next may take the whole of it for the name: a
+                // name glint never checked.
                 return refuse(format!(
                     "HTTP request to {authority} refused: no user:password@ in a URL"
                 ));
@@ -177,29 +185,28 @@ impl wasmtime_wasi_http::WasiHttpHooks for HttpHooks {
                     });
                 }
             };
-            if !https {
-                // Sent to the address just checked, not to a second lookup of the name (the
-                // Host header keeps the name). Over TLS the name must stay for the
-                // certificate check, which binds the connection to that name anyway.
-                let mut parts = uri.into_parts();
-                parts.authority = Some(
-                    addr.to_string()
-                        .parse()
-                        .map_err(|_| Error::HttpRequestUriInvalid)?,
-                );
-                *request.uri_mut() =
-                    http::Uri::from_parts(parts).map_err(|_| Error::HttpRequestUriInvalid)?;
+            let options = capped(options, deadline);
+            if https {
+                // To the address just checked as well (wasmtime-wasi-http's sender would look
+                // the name up again), the certificate checked for the name.
+                let trust = grants.tls.clone();
+                let to = crate::plugins::https::Pinned { host, port, addr };
+                let refused = |reason: String| {
+                    tracing::warn!(plugin = &*plugin, "{reason}");
+                    grants.refusals.record(reason);
+                };
+                return crate::plugins::https::send(request, to, trust, options, refused).await;
             }
-            // A plugin's own timeouts, but none past its deadline: the call would be killed
-            // then anyway, and the host's connection must not outlive it.
-            let cap =
-                |t: Option<std::time::Duration>| Some(t.map_or(deadline, |t| t.min(deadline)));
-            let options = options.unwrap_or_default();
-            let options = wasmtime_wasi_http::RequestOptions {
-                connect_timeout: cap(options.connect_timeout),
-                first_byte_timeout: cap(options.first_byte_timeout),
-                between_bytes_timeout: cap(options.between_bytes_timeout),
-            };
+            // Sent to the address just checked, not to a second lookup of the name (the Host
+            // header keeps the name).
+            let mut parts = uri.into_parts();
+            parts.authority = Some(
+                addr.to_string()
+                    .parse()
+                    .map_err(|_| Error::HttpRequestUriInvalid)?,
+            );
+            *request.uri_mut() =
+                http::Uri::from_parts(parts).map_err(|_| Error::HttpRequestUriInvalid)?;
             let (response, io) =
                 wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             Ok((
@@ -207,6 +214,21 @@ impl wasmtime_wasi_http::WasiHttpHooks for HttpHooks {
                 Box::new(io) as Sent,
             ))
         })
+    }
+}
+
+/// A plugin's own timeouts, but none past its deadline: the call would be killed then anyway,
+/// and the host's connection must not outlive it.
+fn capped(
+    options: Option<wasmtime_wasi_http::RequestOptions>,
+    deadline: std::time::Duration,
+) -> wasmtime_wasi_http::RequestOptions {
+    let cap = |t: Option<std::time::Duration>| Some(t.map_or(deadline, |t| t.min(deadline)));
+    let options = options.unwrap_or_default();
+    wasmtime_wasi_http::RequestOptions {
+        connect_timeout: cap(options.connect_timeout),
+        first_byte_timeout: cap(options.first_byte_timeout),
+        between_bytes_timeout: cap(options.between_bytes_timeout),
     }
 }
 
@@ -272,6 +294,7 @@ impl HostState {
             grants: sandbox.grants.clone(),
             readings,
             stats: None,
+            call_deadline: None,
             counters,
             log: LogBudget {
                 per_minute: sandbox.limits.log_lines_per_minute,
@@ -385,24 +408,60 @@ impl log::Host for HostState {
         if !self.log_allowed() {
             return;
         }
-        let mut message = message;
-        if message.len() > MAX_LOG_LINE {
-            let mut cut = MAX_LOG_LINE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push('…');
-        }
-        let plugin = &*self.plugin;
+        let line = plugin_line(&self.plugin, &message);
         match level {
-            log::Level::Trace => tracing::trace!(plugin, "{message}"),
-            log::Level::Debug => tracing::debug!(plugin, "{message}"),
-            log::Level::Info => tracing::info!(plugin, "{message}"),
-            log::Level::Warn => tracing::warn!(plugin, "{message}"),
-            log::Level::Error => tracing::error!(plugin, "{message}"),
+            log::Level::Trace => tracing::trace!(target: PLUGIN_LOG_TARGET, "{line}"),
+            log::Level::Debug => tracing::debug!(target: PLUGIN_LOG_TARGET, "{line}"),
+            log::Level::Info => tracing::info!(target: PLUGIN_LOG_TARGET, "{line}"),
+            log::Level::Warn => tracing::warn!(target: PLUGIN_LOG_TARGET, "{line}"),
+            log::Level::Error => tracing::error!(target: PLUGIN_LOG_TARGET, "{line}"),
         }
     }
+}
+
+/// A plugin's message as one line of glint's log, marked `[plugin]` before anything the plugin
+/// wrote. Its control characters are escaped: a newline would start a line of the plugin's
+/// making that looks like glint's own (timestamp, level, target), and terminal escapes could
+/// rewrite what is already on screen. The name is escaped too: before the handshake it is the
+/// file's name, which the plugin's author chose.
+fn plugin_line(plugin: &str, message: &str) -> String {
+    format!(
+        "[{}] {}",
+        one_line(plugin, MAX_LOG_LINE),
+        one_line(message, MAX_LOG_LINE)
+    )
+}
+
+/// `text` on one line: control characters escaped (`\n`, `\u{1b}`), cut past `max` bytes.
+/// Also how the log shows every value (`main.rs`): a plugin's text quoted in glint's own
+/// messages (its error, its stderr) is held to one line too.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max) + 3);
+    for c in text.chars() {
+        if out.len() >= max {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if moves_text(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Characters that end a line, move the cursor or reorder text on screen: the C0 and C1
+/// controls and DEL, the Unicode line and paragraph separators, and the bidirectional
+/// embeddings, overrides and isolates.
+fn moves_text(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 impl config::Host for HostState {
@@ -586,5 +645,37 @@ impl stats::Host for HostState {
                 })
                 .collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_message_is_one_line_marked_as_the_plugin_s() {
+        let forged =
+            "ok\n2030-01-01T00:00:00.000000Z ERROR glint::monitor: forged\r\x1b[2K\u{202e}";
+        let line = plugin_line("cpu", forged);
+        assert_eq!(
+            line,
+            "[cpu] ok\\n2030-01-01T00:00:00.000000Z ERROR glint::monitor: forged\\r\\u{1b}[2K\\u{202e}"
+        );
+        assert!(!line.chars().any(moves_text), "{line:?}");
+        // The name comes from the host, before the message: a file name cannot break the line.
+        assert_eq!(plugin_line("a\nb", "m"), "[a\\nb] m");
+    }
+
+    #[test]
+    fn a_long_message_is_cut_after_escaping() {
+        let line = one_line(&"\u{7}".repeat(MAX_LOG_LINE), MAX_LOG_LINE);
+        assert!(
+            line.len() <= MAX_LOG_LINE + "\\u{7}…".len(),
+            "{}",
+            line.len()
+        );
+        assert!(line.ends_with('…'));
+        assert_eq!(one_line("é".repeat(10).as_str(), 5), "ééé…");
+        assert_eq!(one_line("short", MAX_LOG_LINE), "short");
     }
 }

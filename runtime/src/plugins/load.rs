@@ -13,7 +13,7 @@ use crate::bindings::exporter::{Exporter, ExporterPre};
 use crate::bindings::input::glint::plugin::types::{Batch, ExportError, Schema};
 use crate::bindings::input::{Input, InputPre};
 use crate::bindings::output::{Output, OutputPre};
-use crate::bindings::{PluginInfo, PluginKind, Table};
+use crate::bindings::{FieldInfo, PluginInfo, PluginKind, Table};
 use crate::plugins::engine::{EPOCH_PERIOD, GlintEngine};
 use crate::plugins::error::PluginError;
 use crate::plugins::host::{HostState, StatsView};
@@ -24,6 +24,10 @@ use crate::settings::config::Config;
 use crate::settings::limits::Limits;
 use crate::settings::manifest::Manifest;
 use crate::stats::snapshot::{PluginMeta, PluginSource};
+
+/// A component bigger than this is not a monitoring plugin: the default ones are ~70 KB,
+/// and reading a huge file (each time it changes) would cost the host.
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
 
 /// A plugin to load: its label, component bytes and where it comes from.
 pub struct PluginFile {
@@ -38,13 +42,15 @@ pub struct PluginFile {
 
 impl PluginFile {
     /// Reads a component file given on the command line, with its manifest if one is
-    /// beside it (`NAME.toml` for `NAME.wasm`) or given.
+    /// beside it (`NAME.toml` for `NAME.wasm`) or given. Each must be a regular file (or a
+    /// link to one), as in the plugins directory: `/dev/zero` would never end.
     pub fn read(
         path: &std::path::Path,
         manifest: Option<&std::path::Path>,
     ) -> Result<PluginFile, String> {
         let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            crate::settings::file::read_regular(path, MAX_COMPONENT_BYTES, "a plugin component")
+                .map_err(|e| e.to_string())?;
         let sha256 = crate::plugins::engine::digest(&bytes);
         let label = path
             .file_stem()
@@ -53,7 +59,10 @@ impl PluginFile {
         let beside = path.with_extension("toml");
         let manifest = match manifest {
             Some(m) => Some(Manifest::load(m).map_err(|e| e.to_string())?),
-            None if beside.is_file() => Some(Manifest::load(&beside).map_err(|e| e.to_string())?),
+            // Whatever is there is read (and refused if it is no regular file), not skipped.
+            None if std::fs::symlink_metadata(&beside).is_ok() => {
+                Some(Manifest::load(&beside).map_err(|e| e.to_string())?)
+            }
             None => None,
         };
         Ok(PluginFile {
@@ -68,17 +77,6 @@ impl PluginFile {
 
 /// The contract revisions this host serves (`plugin-info.api-version`).
 pub const SUPPORTED_API_VERSIONS: &[u32] = &[1];
-
-/// Names the API uses for its own routes under /api/3: a plugin named so would be hidden.
-const RESERVED_NAMES: &[&str] = &[
-    "all",
-    "plugins",
-    "pluginslist",
-    "status",
-    "events",
-    "ws",
-    "outputs",
-];
 
 /// A linked component of one of the worlds the host runs.
 enum Pre {
@@ -161,86 +159,28 @@ pub fn load(
     let component = engine.component(label, &file.bytes, &file.sha256)?;
     // Instantiation and the handshake run guest code: under a deadline like any call.
     let _busy = engine.busy();
-    let wrong_world = |reason: String| PluginError::WrongWorld {
-        name: label.to_string(),
-        reason,
-    };
-    let linked = |e: wasmtime::Error| {
-        wrong_world(format!(
-            "{e:#}; build it with glint-sdk (export_input! or export_output_world!) against this glint's WIT"
-        ))
-    };
-    let mut linker = wasi_linker(engine).map_err(linked)?;
-    let kind = world_of(engine, &component);
-    let pre = match kind {
-        Some(PluginKind::Input) => {
-            Input::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-                .map_err(linked)?;
-            let pre = linker.instantiate_pre(&component).map_err(linked)?;
-            Pre::Input(InputPre::new(pre).map_err(linked)?)
-        }
-        Some(PluginKind::Output) => {
-            Output::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-                .map_err(linked)?;
-            let pre = linker.instantiate_pre(&component).map_err(linked)?;
-            Pre::Output(OutputPre::new(pre).map_err(linked)?)
-        }
-        Some(PluginKind::Exporter) => {
-            Exporter::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-                .map_err(linked)?;
-            // Exporters send through wasi:http, which the host checks against their grants
-            // (see `host::HttpHooks`).
-            wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(linked)?;
-            let pre = linker.instantiate_pre(&component).map_err(linked)?;
-            Pre::Exporter(ExporterPre::new(pre).map_err(linked)?)
-        }
-        None => {
-            return Err(wrong_world(
-                "it exports none of `update` (input), `render` (output) or `export` (exporter); \
-                 build it with glint-sdk (export_input!, export_output_world! or export_exporter!)"
-                    .into(),
-            ));
-        }
-    };
-    let kind = kind.unwrap_or(PluginKind::Input);
+    let (pre, kind) = link(engine, label, &component)?;
     if let Some(manifest) = &file.manifest
         && manifest.kind != kind
     {
-        return Err(wrong_world(format!(
-            "its manifest says kind \"{}\", but the component is of the {} world; fix the manifest's `kind`",
-            crate::bindings::kind_name(manifest.kind),
-            crate::bindings::kind_name(kind)
-        )));
+        return Err(wrong_world(
+            label,
+            format!(
+                "its manifest says kind \"{}\", but the component is of the {} world; fix the manifest's `kind`",
+                crate::bindings::kind_name(manifest.kind),
+                crate::bindings::kind_name(kind)
+            ),
+        ));
     }
-
-    // The handshake runs with nothing granted; the plugin's own sandbox needs its name.
-    let handshake = Sandbox::handshake(config);
     let counters = Arc::new(PluginCounters::new(config.supervisor));
-    let refused = |reason: String| PluginError::Handshake {
-        name: label.to_string(),
-        reason,
-    };
-    let (mut store, instance) = instantiate(
+    let linked = Linked {
         engine,
-        &pre,
-        label,
-        &handshake,
-        readings.clone(),
-        counters.clone(),
-    )
-    .map_err(refused)?;
-    store.set_epoch_deadline(deadline_ticks(handshake.limits.deadline));
-    let info = instance
-        .describe(&mut store)
-        .map_err(|e| refused(explain_trap(&e, &store, handshake.limits)))?;
-    check_handshake(label, &info, kind)?;
-    if matches!(file.source, PluginSource::Directory(_)) && info.name != label {
-        return Err(refused(format!(
-            "its handshake names it {:?}, but its file is {label}.wasm: a plugin's files are \
-             named after it; rename them {0}.wasm and {0}.toml",
-            info.name
-        )));
-    }
+        pre: &pre,
+        kind,
+        file,
+        config,
+    };
+    let (store, instance, info) = handshake(&linked, readings.clone(), counters.clone())?;
     let mut sandbox = Sandbox::resolve(
         config,
         &info.name,
@@ -260,20 +200,15 @@ pub fn load(
             readings,
             counters.clone(),
         )
-        .map_err(refused)?
+        .map_err(|reason| handshake_refused(label, reason))?
     } else {
         store.data_mut().adopt(info.name.as_str().into(), &sandbox);
         (store, instance)
     };
-    let version = match (&file.manifest, &file.source) {
-        (Some(m), _) => m.version.clone(),
-        (None, PluginSource::Embedded) => env!("CARGO_PKG_VERSION").to_string(),
-        (None, _) => String::new(),
-    };
     Ok(LoadedPlugin {
         meta: Arc::new(PluginMeta::new(info, file.source.clone())),
         kind,
-        version,
+        version: version_of(file),
         sandbox,
         counters,
         pre,
@@ -283,10 +218,132 @@ pub fn load(
     })
 }
 
+/// A component linked to the host's imports, and what the handshake needs beside it.
+struct Linked<'a> {
+    engine: &'a GlintEngine,
+    pre: &'a Pre,
+    kind: PluginKind,
+    file: &'a PluginFile,
+    config: &'a Config,
+}
+
+/// A plugin refused for implementing no world the host runs, or another than its manifest's.
+fn wrong_world(label: &str, reason: String) -> PluginError {
+    PluginError::WrongWorld {
+        name: label.to_string(),
+        reason,
+    }
+}
+
+/// A plugin refused at its handshake (or at its instantiation around it).
+fn handshake_refused(label: &str, reason: String) -> PluginError {
+    PluginError::Handshake {
+        name: label.to_string(),
+        reason,
+    }
+}
+
+/// Links a component to the WASI imports and to those of the world it implements (told from
+/// its exports): the linked component, and its world.
+fn link(
+    engine: &GlintEngine,
+    label: &str,
+    component: &wasmtime::component::Component,
+) -> Result<(Pre, PluginKind), PluginError> {
+    let linked = |e: wasmtime::Error| {
+        wrong_world(
+            label,
+            format!(
+                "{e:#}; build it with glint-sdk (export_input! or export_output_world!) against this glint's WIT"
+            ),
+        )
+    };
+    let mut linker = wasi_linker(engine).map_err(linked)?;
+    let kind = world_of(engine, component);
+    let pre = match kind {
+        Some(PluginKind::Input) => {
+            Input::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(linked)?;
+            let pre = linker.instantiate_pre(component).map_err(linked)?;
+            Pre::Input(InputPre::new(pre).map_err(linked)?)
+        }
+        Some(PluginKind::Output) => {
+            Output::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(linked)?;
+            let pre = linker.instantiate_pre(component).map_err(linked)?;
+            Pre::Output(OutputPre::new(pre).map_err(linked)?)
+        }
+        Some(PluginKind::Exporter) => {
+            Exporter::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(linked)?;
+            // Exporters send through wasi:http, which the host checks against their grants
+            // (see `host::HttpHooks`).
+            wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(linked)?;
+            let pre = linker.instantiate_pre(component).map_err(linked)?;
+            Pre::Exporter(ExporterPre::new(pre).map_err(linked)?)
+        }
+        None => {
+            return Err(wrong_world(
+                label,
+                "it exports none of `update` (input), `render` (output) or `export` (exporter); \
+                 build it with glint-sdk (export_input!, export_output_world! or export_exporter!)"
+                    .into(),
+            ));
+        }
+    };
+    Ok((pre, kind.unwrap_or(PluginKind::Input)))
+}
+
+/// Instantiates the plugin with nothing granted and asks it who it is (`describe`), under the
+/// handshake's deadline: its store, instance and checked info. A plugin of the directory must
+/// be named after its file.
+fn handshake(
+    linked: &Linked<'_>,
+    readings: Arc<TickReadings>,
+    counters: Arc<PluginCounters>,
+) -> Result<(Store<HostState>, Instance, PluginInfo), PluginError> {
+    let Linked {
+        engine,
+        pre,
+        kind,
+        file,
+        config,
+    } = *linked;
+    let label = file.label.as_str();
+    // The handshake runs with nothing granted; the plugin's own sandbox needs its name.
+    let handshake = Sandbox::handshake(config);
+    let refused = |reason: String| handshake_refused(label, reason);
+    let (mut store, instance) =
+        instantiate(engine, pre, label, &handshake, readings, counters).map_err(refused)?;
+    arm_deadline(&mut store, handshake.limits.deadline);
+    let info = instance
+        .describe(&mut store)
+        .map_err(|e| refused(explain_trap(&e, &store, handshake.limits)))?;
+    check_handshake(label, &info, kind, &config.reserved_names)?;
+    if matches!(file.source, PluginSource::Directory(_)) && info.name != label {
+        return Err(refused(format!(
+            "its handshake names it {:?}, but its file is {label}.wasm: a plugin's files are \
+             named after it; rename them {0}.wasm and {0}.toml",
+            info.name
+        )));
+    }
+    Ok((store, instance, info))
+}
+
+/// A plugin's version: its manifest's, glint's for an embedded plugin, else none.
+fn version_of(file: &PluginFile) -> String {
+    match (&file.manifest, &file.source) {
+        (Some(m), _) => m.version.clone(),
+        (None, PluginSource::Embedded) => env!("CARGO_PKG_VERSION").to_string(),
+        (None, _) => String::new(),
+    }
+}
+
 pub(crate) fn check_handshake(
     label: &str,
     info: &crate::bindings::PluginInfo,
     kind: PluginKind,
+    reserved: &[String],
 ) -> Result<(), PluginError> {
     if !SUPPORTED_API_VERSIONS.contains(&info.api_version) {
         return Err(PluginError::ApiVersion {
@@ -318,7 +375,7 @@ pub(crate) fn check_handshake(
             info.name
         ));
     }
-    if RESERVED_NAMES.contains(&info.name.as_str()) {
+    if reserved.contains(&info.name) {
         return refuse(format!(
             "plugin name {:?} is taken by an API route (/api/3/{0}); choose another",
             info.name
@@ -339,6 +396,8 @@ pub(crate) fn wasi_linker(engine: &GlintEngine) -> wasmtime::Result<Linker<HostS
     let mut linker: Linker<HostState> = Linker::new(&engine.engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     restrict_name_lookups(&mut linker)?;
+    // Over wasi:io's waits: a guest blocked in one is in host code, out of the epoch's reach.
+    crate::plugins::blocking::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 
@@ -393,8 +452,16 @@ pub(crate) fn new_store(
     store.limiter(|s| &mut s.limits);
     // Deadline hit → trap (not async yield): the call fails and the instance is replaced.
     store.epoch_deadline_trap();
-    store.set_epoch_deadline(deadline_ticks(sandbox.limits.deadline));
+    arm_deadline(&mut store, sandbox.limits.deadline);
     Ok(store)
+}
+
+/// Arms a call's deadline, `deadline` from now: the epoch deadline that interrupts guest code,
+/// and the instant the host's blocking waits end at (`plugins::blocking`), which no epoch
+/// reaches. Before every entry into the guest: both are relative to now.
+pub(crate) fn arm_deadline(store: &mut Store<HostState>, deadline: Duration) {
+    store.set_epoch_deadline(deadline_ticks(deadline));
+    store.data_mut().call_deadline = Some(Instant::now() + deadline);
 }
 
 /// A fresh store and instance: used at load and after every trap.
@@ -541,8 +608,7 @@ impl LoadedPlugin {
             data.stats = Some(stats);
         }
         let limits = self.sandbox.limits;
-        self.store
-            .set_epoch_deadline(deadline_ticks(limits.deadline));
+        arm_deadline(&mut self.store, limits.deadline);
         let outcome = f(&self.instance, &mut self.store);
         self.store.data_mut().stats = None;
         let (wall, cpu) = (started.elapsed(), thread_cpu().saturating_sub(cpu_start));
@@ -594,8 +660,14 @@ impl LoadedPlugin {
 }
 
 /// A table the host can use: every row as wide as the columns, the key column present,
-/// within the plugin's row and size limits.
-pub(crate) fn check_table(name: &str, table: Table, limits: Limits) -> Result<Table, PluginError> {
+/// every column one of the plugin's declared `fields` (`check_columns`), within the plugin's
+/// row and size limits.
+pub(crate) fn check_table(
+    name: &str,
+    table: Table,
+    fields: &[FieldInfo],
+    limits: Limits,
+) -> Result<Table, PluginError> {
     let bad = |reason: String| {
         Err(PluginError::Call {
             name: name.to_string(),
@@ -627,6 +699,9 @@ pub(crate) fn check_table(name: &str, table: Table, limits: Limits) -> Result<Ta
             table.columns.len()
         ));
     }
+    if let Err(reason) = check_columns(&table, fields) {
+        return bad(reason);
+    }
     let size = table_bytes(&table);
     if size > limits.max_table_bytes {
         return bad(format!(
@@ -636,6 +711,60 @@ pub(crate) fn check_table(name: &str, table: Table, limits: Limits) -> Result<Ta
         ));
     }
     Ok(table)
+}
+
+/// The columns an is-rate field `f` stands for (types.wit, `field-info.is-rate`): the delta
+/// `f`, the raw counter `f_gauge` and `f_rate_per_sec`, as glint-sdk's `Rates` writes them.
+const RATE_SUFFIXES: [&str; 3] = ["", "_gauge", "_rate_per_sec"];
+
+/// Every column declared in the handshake, and every declared rate backed by its counter's
+/// three columns. A column with no field has no unit or description for the API, the
+/// exporters or the UI; a rate field without its columns is listed (and its history kept)
+/// but never filled. Either is the plugin's mistake, named so its author can fix it.
+fn check_columns(table: &Table, fields: &[FieldInfo]) -> Result<(), String> {
+    // An empty list has no columns (the sdk takes them from the first row): nothing to check.
+    if table.columns.is_empty() {
+        return Ok(());
+    }
+    let stands_for = |field: &FieldInfo, column: &str| {
+        column
+            .strip_prefix(field.name.as_str())
+            .is_some_and(|rest| {
+                if field.is_rate {
+                    RATE_SUFFIXES.contains(&rest)
+                } else {
+                    rest.is_empty()
+                }
+            })
+    };
+    if let Some(column) = table
+        .columns
+        .iter()
+        .find(|c| !fields.iter().any(|f| stands_for(f, c.as_str())))
+    {
+        return Err(format!(
+            "returned the column {column:?}, which its handshake (info(), describe) does not \
+             declare: declare a field named {column:?} there (a rate field stands for its \
+             _gauge and _rate_per_sec columns too), or leave the column out"
+        ));
+    }
+    for field in fields.iter().filter(|f| f.is_rate) {
+        let missing = RATE_SUFFIXES.iter().find(|suffix| {
+            !table
+                .columns
+                .iter()
+                .any(|c| c.strip_prefix(field.name.as_str()) == Some(**suffix))
+        });
+        if let Some(suffix) = missing {
+            let name = &field.name;
+            return Err(format!(
+                "declares {name:?} a rate but returned no \"{name}{suffix}\" column: feed its \
+                 counter every update (glint-sdk: Rates::push with counter!({name:?}, value)), \
+                 or declare the field without .rate()"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// About the bytes a table takes as the host holds it: eight per cell plus its text.
@@ -658,3 +787,33 @@ pub(crate) fn table_bytes(table: &Table) -> usize {
             .map(|r| r.iter().map(cell).sum::<usize>())
             .sum::<usize>()
 }
+
+#[cfg(test)]
+mod handshake_tests {
+    use super::*;
+    use crate::bindings::Layout;
+
+    #[test]
+    fn a_plugin_named_after_a_reserved_route_is_refused_by_name() {
+        let info = PluginInfo {
+            name: "events".into(),
+            description: String::new(),
+            interfaces: vec![PluginKind::Input],
+            api_version: SUPPORTED_API_VERSIONS[0],
+            layout: Layout::Record,
+            fields: Vec::new(),
+            reads: Vec::new(),
+        };
+        let reserved = vec!["events".to_string(), "all".to_string()];
+        let e = check_handshake("events", &info, PluginKind::Input, &reserved)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("\"events\" is taken by an API route"), "{e}");
+        assert!(check_handshake("events", &info, PluginKind::Input, &[]).is_ok());
+    }
+}
+
+/// `check_table`'s column checks.
+#[cfg(test)]
+mod tests;

@@ -13,7 +13,7 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use crate::bindings::{Table, Value, wit_readings as wr};
 use crate::settings::config::Config;
 use crate::settings::grants::{Destination, Protocol};
-use crate::settings::limits::{EXPORT_DEADLINE, Limits};
+use crate::settings::limits::{EXPORT_DEADLINE, LimitKey, Limits};
 use crate::settings::manifest::Manifest;
 
 /// How long finding which address of a granted name answers may take: a LAN or loopback
@@ -69,6 +69,9 @@ pub struct Grants {
     pub denied: Vec<String>,
     /// The latest network access refused, and how many were.
     pub refusals: Arc<Refusals>,
+    /// Whom its HTTPS requests trust when its section names a `ca_file`: the public CAs and
+    /// those; none, the public CAs alone (`https::public_trust`).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// Network accesses the host refused a plugin: what the supervisor shows as the reason.
@@ -293,12 +296,17 @@ impl Sandbox {
     /// setting and write in exactly the directory of its `file` setting, and nothing else.
     pub fn for_exporter(&mut self, config: &Config, name: &str, embedded: bool) {
         let section = config.plugins.get(name);
-        if section.is_none_or(|s| s.limits.deadline_ms.is_none()) {
+        if section.is_none_or(|s| s.limits.get(LimitKey::DeadlineMs).is_none()) {
             self.limits.deadline = self.limits.deadline.max(EXPORT_DEADLINE);
         }
         // Its cost is measured and shown, not throttled: it runs on a thread of its own at
         // its own interval, off the tick, and its deadline bounds every call.
         self.limits.cpu_budget = self.limits.cpu_budget.max(self.limits.deadline);
+        // From the operator's section only: a manifest may not choose whom the host trusts,
+        // nor which file it reads.
+        if let Some(ca_file) = section.and_then(|s| s.settings.get("ca_file")) {
+            self.trust_ca_file(ca_file);
+        }
         if !embedded {
             return;
         }
@@ -334,6 +342,36 @@ impl Sandbox {
             }
         }
         self.grants = Arc::new(grants);
+    }
+
+    /// Trusts the CAs in `ca_file` (the absolute path of a PEM file) for the exporter's HTTPS
+    /// requests, besides the public ones. A file that cannot be used is a note, and HTTPS
+    /// trusts the public CAs alone.
+    fn trust_ca_file(&mut self, ca_file: &crate::bindings::ConfigValue) {
+        let path = match ca_file {
+            crate::bindings::ConfigValue::Text(t)
+                if std::path::Path::new(t.trim()).is_absolute() =>
+            {
+                PathBuf::from(t.trim())
+            }
+            other => {
+                self.notes.push(format!(
+                    "its `ca_file` must be the absolute path of a PEM file, not {other:?}; \
+                     HTTPS trusts the public CAs alone"
+                ));
+                return;
+            }
+        };
+        match crate::plugins::https::trust_with(&path) {
+            Ok(trust) => {
+                let mut grants = (*self.grants).clone();
+                grants.tls = Some(trust);
+                self.grants = Arc::new(grants);
+            }
+            Err(e) => self
+                .notes
+                .push(format!("{e}; until then HTTPS trusts the public CAs alone")),
+        }
     }
 
     /// The handshake's sandbox: default limits, nothing granted, no settings.
@@ -616,5 +654,37 @@ deadline_ms = 8000
         assert!(last.is_some_and(|l| l.contains("listen")));
         // Nothing granted: nothing at all.
         assert!(!check(&Grants::none(), "0.0.0.0:0", SocketAddrUse::UdpBind));
+    }
+
+    #[test]
+    fn only_the_operator_s_section_gives_an_exporter_a_ca_file() {
+        // A manifest's own: not read, not trusted.
+        let asks = manifest(
+            "kind = \"exporter\"\nversion = \"1\"\n[config]\nca_file = \"/etc/ssl/certs/ca-certificates.crt\"\n",
+        );
+        let mut s = Sandbox::resolve(&config(""), "x", Some(&asks), false);
+        s.for_exporter(&config(""), "x", false);
+        assert!(
+            s.grants.tls.is_none() && s.notes.is_empty(),
+            "{:?}",
+            s.notes
+        );
+        // The operator's, unusable: said so, naming the file; HTTPS keeps the public CAs.
+        for (value, says) in [
+            ("/nowhere/ca.pem", "cannot read the CA file /nowhere/ca.pem"),
+            ("ca.pem", "must be the absolute path"),
+        ] {
+            let c = config(&format!("[plugins.x]\nca_file = \"{value}\"\n"));
+            let mut s = Sandbox::resolve(&c, "x", None, false);
+            s.for_exporter(&c, "x", false);
+            assert!(s.grants.tls.is_none(), "{value}");
+            assert!(
+                s.notes
+                    .iter()
+                    .any(|n| n.contains(says) && n.contains("public CAs alone")),
+                "{value}: {:?}",
+                s.notes
+            );
+        }
     }
 }

@@ -23,7 +23,7 @@ const GOOD_PER_STEP: u32 = 10;
 const TIMES_KEPT: usize = 256;
 
 /// A plugin's counters and health: shown by `glint plugins`, the API and the TUI.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PluginCounters {
     pub calls: AtomicU64,
     pub errors: AtomicU64,
@@ -39,8 +39,13 @@ pub struct PluginCounters {
 impl PluginCounters {
     pub fn new(policy: Policy) -> PluginCounters {
         PluginCounters {
+            calls: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
+            last_call_micros: AtomicU64::new(0),
+            memory_bytes: AtomicU64::new(0),
+            log_dropped: AtomicU64::new(0),
             health: Mutex::new(Health::new(policy)),
-            ..PluginCounters::default()
         }
     }
 
@@ -134,12 +139,6 @@ pub struct Report {
     pub skipped: u64,
     /// Throttled to one tick in this many (1: not throttled).
     pub runs_every: u32,
-}
-
-impl Default for Health {
-    fn default() -> Health {
-        Health::new(Policy::default())
-    }
 }
 
 impl Health {
@@ -475,7 +474,7 @@ mod tests {
 
     #[test]
     fn the_lifecycle_digest_moves_with_a_plugin_state_its_restarts_and_the_board() {
-        let counters = Arc::new(PluginCounters::new(Policy::default()));
+        let counters = Arc::new(PluginCounters::new(policy()));
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let board = |generation: u64| {
             let alive = alive.clone();

@@ -1,40 +1,27 @@
 //! Notifications over HTTP: Server-Sent Events at `/api/3/events` and a WebSocket at
-//! `/api/3/ws`, each subscriber with its own bounded place in the broadcast: one that falls
-//! behind gets a `lagged` event and skips ahead; it never holds up the tick or the others.
+//! `/api/3/ws`, each subscriber fed from its own backlog, capped in bytes (`backlog.rs`): one
+//! that falls behind gets a `lagged` event and skips ahead; it never holds up the tick or the
+//! others, nor holds more memory than its cap.
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value as Json, json};
-use tokio::sync::broadcast::Receiver;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::api::parse_query;
+use super::backlog::{self, Backlog, Form};
 use super::error::{ApiError, listing};
 use super::shared::Shared;
-use crate::stats::events::Event;
 
-/// The next notification for a subscriber, as (event name, JSON); `None` once glint stops.
-async fn next(rx: &mut Receiver<Event>, plugins: &[String]) -> Option<(&'static str, Json)> {
-    loop {
-        match rx.recv().await {
-            Ok(event) => {
-                if let Some(json) = event.to_json(plugins) {
-                    return Some((event.kind(), json));
-                }
-            }
-            Err(RecvError::Lagged(missed)) => {
-                return Some(("lagged", json!({"type": "lagged", "missed": missed})));
-            }
-            Err(RecvError::Closed) => return None,
-        }
-    }
-}
+/// Quiet time after which an SSE stream sends a comment line, so proxies and browsers do not
+/// close it as idle (they commonly give up after 30 to 60 s); axum's default, kept.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// `?plugins=cpu,mem`, checked against the running plugins.
 fn plugins_filter(shared: &Shared, raw: Option<&str>) -> Result<Vec<String>, ApiError> {
@@ -49,7 +36,11 @@ fn plugins_filter(shared: &Shared, raw: Option<&str>) -> Result<Vec<String>, Api
             )));
         }
     }
-    Ok(query.plugins)
+    // One order for one set: subscribers of the same plugins share each event's rendering.
+    let mut plugins = query.plugins;
+    plugins.sort();
+    plugins.dedup();
+    Ok(plugins)
 }
 
 pub(super) async fn events(
@@ -57,15 +48,21 @@ pub(super) async fn events(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let plugins = plugins_filter(&shared, raw.as_deref())?;
-    let rx = shared.hub.subscribe();
-    let stream = futures_util::stream::unfold((rx, plugins), |(mut rx, plugins)| async move {
-        let (name, json) = next(&mut rx, &plugins).await?;
-        let event = SseEvent::default().event(name).data(json.to_string());
-        Some((Ok::<_, Infallible>(event), (rx, plugins)))
+    let backlog = backlog::subscribe(&shared.hub, plugins, Form::Sse, shared.subscriber_buffer);
+    // The backlog's frames go to hyper as they are (shared, not copied); hyper asks for the
+    // next only when it has room, and the frame counts as held until hyper drops it.
+    let stream = futures_util::stream::unfold(backlog, |mut backlog| async move {
+        let frame = match tokio::time::timeout(KEEP_ALIVE, backlog.recv()).await {
+            Ok(frame) => frame?,
+            Err(_) => Bytes::from_static(b":\n\n"),
+        };
+        Some((Ok::<_, Infallible>(frame), backlog))
     });
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response())
+    let headers = [
+        (header::CONTENT_TYPE, "text/event-stream"),
+        (header::CACHE_CONTROL, "no-cache"),
+    ];
+    Ok((headers, Body::from_stream(stream)).into_response())
 }
 
 pub(super) async fn websocket(
@@ -79,18 +76,20 @@ pub(super) async fn websocket(
             "{e}: /api/3/ws is a WebSocket; connect with a WebSocket client (or use /api/3/events for Server-Sent Events)"
         ))
     })?;
-    let rx = shared.hub.subscribe();
-    Ok(upgrade.on_upgrade(move |socket| pump(socket, rx, plugins)))
+    let backlog = backlog::subscribe(&shared.hub, plugins, Form::Json, shared.subscriber_buffer);
+    Ok(upgrade.on_upgrade(move |socket| pump(socket, backlog)))
 }
 
 /// Sends notifications until either side goes away; what the client sends is ignored (pings
 /// are answered by the WebSocket layer).
-async fn pump(mut socket: WebSocket, mut rx: Receiver<Event>, plugins: Vec<String>) {
+async fn pump(mut socket: WebSocket, mut backlog: Backlog) {
     loop {
         tokio::select! {
-            event = next(&mut rx, &plugins) => {
-                let Some((_, json)) = event else { break };
-                if socket.send(Message::Text(json.to_string().into())).await.is_err() {
+            frame = backlog.recv() => {
+                let Some(frame) = frame else { break };
+                // Always UTF-8 (JSON from serde_json); checked, not assumed.
+                let Ok(text) = Utf8Bytes::try_from(frame) else { continue };
+                if socket.send(Message::Text(text)).await.is_err() {
                     break;
                 }
             }

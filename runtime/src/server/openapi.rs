@@ -230,6 +230,21 @@ async fn openapi() -> axum::response::Response {
 }
 
 /// The OpenAPI 3.0 document of every route.
+/// The names the API uses for its own routes under /api/3 (`all`, `plugins`, `events`...):
+/// a plugin named so would be hidden behind the route, so the loader refuses those names.
+pub fn reserved_names() -> Vec<String> {
+    let mut names: Vec<String> = ROUTES
+        .iter()
+        .filter_map(|r| r.path.strip_prefix("/api/3/"))
+        .map(|rest| rest.split('/').next().unwrap_or(rest))
+        .filter(|first| !first.starts_with('{'))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 pub fn document() -> Json {
     let error = json!({"$ref": "#/components/responses/Error"});
     let mut paths = Map::new();
@@ -316,4 +331,30 @@ pub fn document() -> Json {
         },
         "security": [{"basic": []}, {}],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_names_of_the_api_routes_are_reserved_and_plugin_names_are_not() {
+        let names = reserved_names();
+        for taken in [
+            "all",
+            "plugins",
+            "pluginslist",
+            "status",
+            "events",
+            "ws",
+            "outputs",
+        ] {
+            assert!(names.iter().any(|n| n == taken), "{taken} in {names:?}");
+        }
+        assert!(!names.iter().any(|n| n.starts_with('{')), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n == "cpu" || n == "metrics"),
+            "{names:?}"
+        );
+    }
 }

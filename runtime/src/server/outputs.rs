@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::api::Params;
 use super::error::{ApiError, listing};
 use super::shared::Shared;
-use crate::bindings::input::glint::plugin::types::Request;
+use crate::bindings::input::glint::plugin::types::{Request, Response as PluginResponse};
 use crate::plugins::actor::Actor;
 use crate::plugins::error::PluginError;
 use crate::plugins::host::StatsView;
@@ -80,30 +80,62 @@ async fn render(
         }
         Ok(Ok(result)) => result.map_err(failed)?,
     };
-    let status = StatusCode::from_u16(response.status).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            format!(
-                "output plugin `{name}` answered the invalid status {}",
-                response.status
-            ),
-        )
-    })?;
-    let content_type = HeaderValue::from_str(&response.content_type).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            format!(
-                "output plugin `{name}` answered an invalid content type {:?}",
-                response.content_type
-            ),
-        )
-    })?;
+    let (status, content_type) = check(name, &response, shared.output_max_body)?;
     Ok((
         status,
         [(header::CONTENT_TYPE, content_type)],
         response.body,
     )
         .into_response())
+}
+
+/// What an output plugin's answer may be over HTTP, else a 502 naming the plugin: a final
+/// status, 200 to 599 (a 1xx is not an answer: 101 would tell the client the connection
+/// switched protocols, others that the answer is still to come); no body with 204 or 304,
+/// which have none; a body within the server's limit (`[server] output_max_body_kb`); a
+/// content type that is a valid header.
+fn check(
+    name: &str,
+    response: &PluginResponse,
+    max_body: usize,
+) -> Result<(StatusCode, HeaderValue), ApiError> {
+    let bad = |what: String| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("output plugin `{name}` {what}"),
+        )
+    };
+    let status = StatusCode::from_u16(response.status)
+        .ok()
+        .filter(|s| (200..=599).contains(&s.as_u16()))
+        .ok_or_else(|| {
+            bad(format!(
+                "answered the status {}, which is not a final HTTP status (200 to 599)",
+                response.status
+            ))
+        })?;
+    let bodiless = [StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED];
+    if bodiless.contains(&status) && !response.body.is_empty() {
+        return Err(bad(format!(
+            "answered {status} with a body of {} bytes; that status has no body",
+            response.body.len()
+        )));
+    }
+    if response.body.len() > max_body {
+        return Err(bad(format!(
+            "answered {} bytes, over the server's limit of {} KiB for an output plugin's body \
+             ([server] output_max_body_kb)",
+            response.body.len(),
+            max_body >> 10
+        )));
+    }
+    let content_type = HeaderValue::from_str(&response.content_type).map_err(|_| {
+        bad(format!(
+            "answered an invalid content type {:?}",
+            response.content_type
+        ))
+    })?;
+    Ok((status, content_type))
 }
 
 pub(super) async fn output(
@@ -127,4 +159,56 @@ pub(super) async fn metrics(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     render(&shared, METRICS_PLUGIN, String::new(), raw.as_deref()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &[u8]) -> PluginResponse {
+        PluginResponse {
+            status,
+            content_type: "text/plain".into(),
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn only_final_statuses_pass() {
+        for status in [200, 201, 204, 304, 404, 500, 599] {
+            let body: &[u8] = if status == 204 || status == 304 {
+                b""
+            } else {
+                b"x"
+            };
+            let checked = check("p", &answer(status, body), 1024);
+            assert_eq!(checked.map(|(s, _)| s.as_u16()).ok(), Some(status));
+        }
+        for status in [0, 99, 100, 101, 103, 199, 600, 999, 1000] {
+            let error = check("p", &answer(status, b""), 1024).expect_err("refused");
+            assert_eq!(error.status, StatusCode::BAD_GATEWAY);
+            assert!(error.message.contains("`p`"), "{}", error.message);
+            assert!(
+                error.message.contains(&status.to_string()),
+                "{}",
+                error.message
+            );
+        }
+    }
+
+    #[test]
+    fn no_body_with_204_or_304_and_none_over_the_limit() {
+        for status in [204, 304] {
+            let error = check("p", &answer(status, b"x"), 1024).expect_err("refused");
+            assert!(error.message.contains("has no body"), "{}", error.message);
+        }
+        assert!(check("p", &answer(200, &[b'x'; 1024]), 1024).is_ok());
+        let error = check("p", &answer(200, &[b'x'; 1025]), 1024).expect_err("refused");
+        assert_eq!(error.status, StatusCode::BAD_GATEWAY);
+        assert!(
+            error.message.contains("output_max_body_kb"),
+            "{}",
+            error.message
+        );
+    }
 }

@@ -23,6 +23,12 @@ pub struct Shared {
     pub credentials: Option<Credentials>,
     /// `-w`: `/` will serve the web UI (for now it says so).
     pub(super) webui: bool,
+    /// Largest body an output plugin may answer, in bytes (`router` sets it from `Options`).
+    pub(super) output_max_body: usize,
+    /// Bytes of events held for one notification subscriber that does not read; past them it
+    /// skips ahead and is told it lagged (`router` sets it from `Options`; until then, one
+    /// event at a time).
+    pub(super) subscriber_buffer: usize,
     cache: ArcSwap<Cache>,
 }
 
@@ -41,6 +47,8 @@ impl Shared {
             history_size,
             credentials,
             webui: false,
+            output_max_body: usize::MAX,
+            subscriber_buffer: 0,
             cache: ArcSwap::from_pointee(Cache::default()),
         }
     }

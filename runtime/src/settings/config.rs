@@ -12,19 +12,25 @@ use toml::Spanned;
 
 use crate::bindings::ConfigValue;
 use crate::settings::grants::GrantSettings;
-use crate::settings::limits::{LimitSettings, Limits, Policy};
+use crate::settings::limits::{LimitKey, LimitSettings, Limits, Policy};
 
 /// The documented defaults, shown by `glint --print-config`.
 pub const DEFAULT_TOML: &str = include_str!("../../glint.toml");
 
-/// The server's port: Glances' (clients find glint where they find Glances).
-pub const DEFAULT_PORT: u16 = 61208;
+/// How the embedded defaults are named in errors.
+const EMBEDDED: &str = "(embedded defaults)";
 /// Shortest refresh: below 100 ms a tick's own cost (a full process scan) dominates.
 pub const MIN_REFRESH_SECS: f64 = 0.1;
 /// Longest refresh: one day; beyond that a monitor is not monitoring.
 pub const MAX_REFRESH_SECS: f64 = 86_400.0;
 /// History points per field: 1,000,000 x 16 bytes = 16 MB per field is already a lot.
 const MAX_HISTORY: usize = 1_000_000;
+/// Largest output plugin body the server may be set to pass: 1 GiB, the ceiling of a
+/// plugin's table too (`MAX_TABLE_KB`); a bigger page is no one's scrape.
+const MAX_OUTPUT_BODY_KB: u64 = 1 << 20;
+/// Largest backlog one notification subscriber may be given: 1 GiB too; past that a cap caps
+/// nothing on the machines glint watches.
+const MAX_SUBSCRIBER_BUFFER_KB: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{file}{line}: {key}{message}", line = line.map(|l| format!(":{l}")).unwrap_or_default(), key = if key.is_empty() { String::new() } else { format!("`{key}`: ") })]
@@ -88,6 +94,9 @@ pub struct Config {
     pub plugins: BTreeMap<String, PluginSettings>,
     pub limits: BTreeMap<String, PluginLimits>,
     pub server: ServerSettings,
+    /// Names a plugin may not take: the server's own routes under /api/3 (a plugin named so
+    /// would be hidden). Not from a file: the binary sets it from the server's route table.
+    pub reserved_names: Vec<String>,
 }
 
 /// The `[server]` section: where `-s`/`-w` listen and who may ask.
@@ -100,25 +109,19 @@ pub struct ServerSettings {
     pub password_hash: Option<String>,
     /// Origins allowed by CORS (`*` for any); empty = no CORS headers.
     pub cors_origins: Vec<String>,
-}
-
-impl Default for ServerSettings {
-    fn default() -> Self {
-        ServerSettings {
-            bind: "127.0.0.1".into(),
-            port: DEFAULT_PORT,
-            username: "glint".into(),
-            password_hash: None,
-            cors_origins: Vec::new(),
-        }
-    }
+    /// Largest body an output plugin may answer, in bytes; a bigger one is a 502.
+    pub output_max_body: usize,
+    /// Bytes of events held for one subscriber of /api/3/events or /api/3/ws that does not
+    /// read; past them it skips ahead and is told it lagged.
+    pub subscriber_buffer: usize,
 }
 
 impl Config {
     /// The embedded defaults alone.
     pub fn defaults() -> Result<Config, ConfigError> {
-        let mut config = Config::empty();
-        config.merge(parse("(embedded defaults)", DEFAULT_TOML)?);
+        let file = parse(EMBEDDED, DEFAULT_TOML)?;
+        let mut config = Config::base(&file)?;
+        config.merge(file);
         Ok(config)
     }
 
@@ -151,25 +154,69 @@ impl Config {
         path.is_file().then_some(path)
     }
 
-    fn empty() -> Config {
-        Config {
-            refresh: Duration::from_secs(2),
-            history_size: 1200,
-            plugin_limits: Limits {
-                memory: 64 << 20,
-                deadline: Duration::from_millis(500),
-                cpu_budget: Duration::from_millis(100),
-                max_rows: 100_000,
-                max_table_bytes: 16 << 20,
-                log_lines_per_minute: 120,
+    /// The settings every config has, from the embedded defaults' file: glint.toml is the one
+    /// place a default is written, so each of these must be set there.
+    fn base(file: &FileConfig) -> Result<Config, ConfigError> {
+        let missing = |key: &str| ConfigError {
+            file: EMBEDDED.into(),
+            line: None,
+            key: key.into(),
+            message: "has no default; every setting's default is written in runtime/glint.toml"
+                .into(),
+        };
+        let s = &file.supervisor;
+        let ms =
+            |v: Option<u64>, key: &str| v.map(Duration::from_millis).ok_or_else(|| missing(key));
+        Ok(Config {
+            refresh: file.refresh.ok_or_else(|| missing("global.refresh"))?,
+            history_size: file
+                .history_size
+                .ok_or_else(|| missing("global.history_size"))?,
+            plugin_limits: file
+                .plugin_limits
+                .complete()
+                .map_err(|key| missing(&format!("global.plugin_{key}")))?,
+            supervisor: Policy {
+                backoff: ms(s.backoff_ms, "supervisor.backoff_ms")?,
+                max_backoff: ms(s.max_backoff_ms, "supervisor.max_backoff_ms")?,
+                quarantine_after: s
+                    .quarantine_after
+                    .ok_or_else(|| missing("supervisor.quarantine_after"))?
+                    as u32,
+                window: s
+                    .failure_window_s
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| missing("supervisor.failure_window_s"))?,
             },
-            supervisor: Policy::default(),
             plugins_dir: None,
             folders: Vec::new(),
             plugins: BTreeMap::new(),
             limits: BTreeMap::new(),
-            server: ServerSettings::default(),
-        }
+            server: ServerSettings {
+                bind: file
+                    .server
+                    .bind
+                    .clone()
+                    .ok_or_else(|| missing("server.bind"))?,
+                port: file.server.port.ok_or_else(|| missing("server.port"))?,
+                username: file
+                    .server
+                    .username
+                    .clone()
+                    .ok_or_else(|| missing("server.username"))?,
+                password_hash: None,
+                cors_origins: Vec::new(),
+                output_max_body: file
+                    .server
+                    .output_max_body
+                    .ok_or_else(|| missing("server.output_max_body_kb"))?,
+                subscriber_buffer: file
+                    .server
+                    .subscriber_buffer
+                    .ok_or_else(|| missing("server.subscriber_buffer_kb"))?,
+            },
+            reserved_names: Vec::new(),
+        })
     }
 
     fn merge(&mut self, file: FileConfig) {
@@ -213,6 +260,12 @@ impl Config {
         }
         if let Some(v) = server.cors_origins {
             self.server.cors_origins = v;
+        }
+        if let Some(v) = server.output_max_body {
+            self.server.output_max_body = v;
+        }
+        if let Some(v) = server.subscriber_buffer {
+            self.server.subscriber_buffer = v;
         }
         for (name, section) in file.plugins {
             let ours = self.plugins.entry(name).or_default();
@@ -289,6 +342,8 @@ struct FileServer {
     username: Option<String>,
     password_hash: Option<String>,
     cors_origins: Option<Vec<String>>,
+    output_max_body: Option<usize>,
+    subscriber_buffer: Option<usize>,
 }
 
 #[derive(Default)]
@@ -313,19 +368,9 @@ struct RawFile {
     limits: BTreeMap<String, BTreeMap<String, Spanned<toml::Value>>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawGlobal {
-    refresh: Option<Spanned<f64>>,
-    history_size: Option<Spanned<i64>>,
-    plugin_deadline_ms: Option<Spanned<i64>>,
-    plugin_memory_mb: Option<Spanned<i64>>,
-    plugin_cpu_budget_ms: Option<Spanned<i64>>,
-    plugin_max_rows: Option<Spanned<i64>>,
-    plugin_max_table_kb: Option<Spanned<i64>>,
-    plugin_log_lines_per_minute: Option<Spanned<i64>>,
-    plugins_dir: Option<String>,
-}
+/// `[global]`, key by key: its `plugin_*` keys are the limits' own (`LimitKey`), so the
+/// list of limits is written once.
+type RawGlobal = BTreeMap<String, Spanned<toml::Value>>;
 
 /// `[supervisor]`: restarts, backoff and quarantine.
 #[derive(Deserialize, Default)]
@@ -345,6 +390,8 @@ struct RawServer {
     username: Option<Spanned<String>>,
     password: Option<Spanned<String>>,
     cors_origins: Option<Vec<String>>,
+    output_max_body_kb: Option<Spanned<i64>>,
+    subscriber_buffer_kb: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -374,57 +421,7 @@ fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
     let mut out = FileConfig::default();
 
     if let Some(global) = raw.global {
-        if let Some(v) = global.refresh {
-            let secs = *v.get_ref();
-            if !(MIN_REFRESH_SECS..=MAX_REFRESH_SECS).contains(&secs) {
-                return Err(err(
-                    Some(v.span()),
-                    "global.refresh",
-                    format!(
-                        "{secs} is out of range: expected seconds between {MIN_REFRESH_SECS} and {MAX_REFRESH_SECS}"
-                    ),
-                ));
-            }
-            out.refresh = Some(Duration::from_secs_f64(secs));
-        }
-        if let Some(v) = global.history_size {
-            let n = *v.get_ref();
-            out.history_size = Some(
-                usize::try_from(n)
-                    .ok()
-                    .filter(|n| *n <= MAX_HISTORY)
-                    .ok_or_else(|| {
-                        err(
-                            Some(v.span()),
-                            "global.history_size",
-                            format!("{n} is out of range: expected 0 to {MAX_HISTORY} points"),
-                        )
-                    })?,
-            );
-        }
-        let keys = [
-            ("memory_mb", global.plugin_memory_mb),
-            ("deadline_ms", global.plugin_deadline_ms),
-            ("cpu_budget_ms", global.plugin_cpu_budget_ms),
-            ("max_rows", global.plugin_max_rows),
-            ("max_table_kb", global.plugin_max_table_kb),
-            ("log_lines_per_minute", global.plugin_log_lines_per_minute),
-        ];
-        for (key, value) in keys {
-            let Some(v) = value else { continue };
-            let full = format!("global.plugin_{key}");
-            let n = u64::try_from(*v.get_ref()).map_err(|_| {
-                err(
-                    Some(v.span()),
-                    &full,
-                    format!("{} is negative", v.get_ref()),
-                )
-            })?;
-            out.plugin_limits
-                .set(key, n)
-                .map_err(|m| err(Some(v.span()), &full, m))?;
-        }
-        out.plugins_dir = global.plugins_dir.map(PathBuf::from);
+        parse_global(global, &mut out, &err)?;
     }
     if let Some(supervisor) = raw.supervisor {
         let span = supervisor.span();
@@ -491,6 +488,34 @@ fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
             out.server.password_hash = Some(hash);
         }
         out.server.cors_origins = server.cors_origins;
+        if let Some(v) = server.output_max_body_kb {
+            let kb = *v.get_ref();
+            let bytes = u64::try_from(kb)
+                .ok()
+                .filter(|kb| (1..=MAX_OUTPUT_BODY_KB).contains(kb))
+                .and_then(|kb| usize::try_from(kb << 10).ok());
+            out.server.output_max_body = Some(bytes.ok_or_else(|| {
+                err(
+                    Some(v.span()),
+                    "server.output_max_body_kb",
+                    format!("{kb} is out of range: expected 1 to {MAX_OUTPUT_BODY_KB} KiB"),
+                )
+            })?);
+        }
+        if let Some(v) = server.subscriber_buffer_kb {
+            let kb = *v.get_ref();
+            let bytes = u64::try_from(kb)
+                .ok()
+                .filter(|kb| (1..=MAX_SUBSCRIBER_BUFFER_KB).contains(kb))
+                .and_then(|kb| usize::try_from(kb << 10).ok());
+            out.server.subscriber_buffer = Some(bytes.ok_or_else(|| {
+                err(
+                    Some(v.span()),
+                    "server.subscriber_buffer_kb",
+                    format!("{kb} is out of range: expected 1 to {MAX_SUBSCRIBER_BUFFER_KB} KiB"),
+                )
+            })?);
+        }
     }
     if let Some(readings) = raw.readings {
         out.folders = readings
@@ -538,8 +563,9 @@ fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
                             span.clone(),
                             &full,
                             format!(
-                                "{}; expected memory_mb, deadline_ms, cpu_budget_ms, max_rows, max_table_kb or log_lines_per_minute",
-                                e.message().trim_end()
+                                "{}; expected {}",
+                                e.message().trim_end(),
+                                crate::settings::limits::LimitKey::names().join(", ")
                             ),
                         )
                     })?;
@@ -623,6 +649,96 @@ fn parse(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
         out.limits.insert(plugin, limits);
     }
     Ok(out)
+}
+
+/// Makes a `ConfigError` at a span of the file being parsed.
+type ErrAt<'a> = dyn Fn(Option<Range<usize>>, &str, String) -> ConfigError + 'a;
+
+/// `[global]`: refresh, history, the plugins directory and every plugin's default limits.
+fn parse_global(global: RawGlobal, out: &mut FileConfig, err: &ErrAt) -> Result<(), ConfigError> {
+    for (key, value) in global {
+        let span = Some(value.span());
+        let full = format!("global.{key}");
+        let value = value.into_inner();
+        let number = value
+            .as_float()
+            .or_else(|| value.as_integer().map(|i| i as f64));
+        let integer = |what: &str| {
+            value.as_integer().ok_or_else(|| {
+                err(
+                    span.clone(),
+                    &full,
+                    format!("expected {what}, found {}", describe(&value)),
+                )
+            })
+        };
+        match key.as_str() {
+            "refresh" => {
+                let secs = number.ok_or_else(|| {
+                    err(
+                        span.clone(),
+                        &full,
+                        format!("expected seconds, found {}", describe(&value)),
+                    )
+                })?;
+                if !(MIN_REFRESH_SECS..=MAX_REFRESH_SECS).contains(&secs) {
+                    return Err(err(
+                        span,
+                        &full,
+                        format!(
+                            "{secs} is out of range: expected seconds between {MIN_REFRESH_SECS} and {MAX_REFRESH_SECS}"
+                        ),
+                    ));
+                }
+                out.refresh = Some(Duration::from_secs_f64(secs));
+            }
+            "history_size" => {
+                let n = integer("a number of points")?;
+                let n = usize::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= MAX_HISTORY)
+                    .ok_or_else(|| {
+                        err(
+                            span.clone(),
+                            &full,
+                            format!("{n} is out of range: expected 0 to {MAX_HISTORY} points"),
+                        )
+                    })?;
+                out.history_size = Some(n);
+            }
+            "plugins_dir" => match value {
+                toml::Value::String(dir) => out.plugins_dir = Some(PathBuf::from(dir)),
+                other => {
+                    return Err(err(
+                        span,
+                        &full,
+                        format!("expected a path, found {}", describe(&other)),
+                    ));
+                }
+            },
+            _ => match key.strip_prefix("plugin_").and_then(LimitKey::parse) {
+                Some(limit) => {
+                    let n = integer("a whole number")?;
+                    let n = u64::try_from(n)
+                        .map_err(|_| err(span.clone(), &full, format!("{n} is negative")))?;
+                    out.plugin_limits
+                        .set(limit.name(), n)
+                        .map_err(|m| err(span, &full, m))?;
+                }
+                None => {
+                    return Err(err(
+                        span,
+                        &full,
+                        format!(
+                            "unknown key; [global] has refresh, history_size, plugins_dir and plugin_{} (see `glint --print-config`)",
+                            LimitKey::names().join(", plugin_")
+                        ),
+                    ));
+                }
+            },
+        }
+    }
+    Ok(())
 }
 
 fn to_limit(value: toml::Value) -> Result<Limit, String> {
@@ -791,5 +907,41 @@ mod tests {
         let e = Config::load(Path::new("/nonexistent/glint.toml")).expect_err("missing");
         assert!(e.to_string().contains("/nonexistent/glint.toml"), "{e}");
         assert!(e.to_string().contains("--config"), "{e}");
+    }
+
+    #[test]
+    fn the_output_body_limit_is_in_kib_and_checked() {
+        let c = Config::defaults().expect("embedded defaults parse");
+        assert_eq!(c.server.output_max_body, 32 << 20);
+        let c = Config::from_toml("u.toml", "[server]\noutput_max_body_kb = 4\n").expect("valid");
+        assert_eq!(c.server.output_max_body, 4 << 10);
+        for bad in ["0", "-1", "1048577"] {
+            let text = format!("[server]\n\noutput_max_body_kb = {bad}\n");
+            let e = Config::from_toml("my.toml", &text).expect_err("bad");
+            let s = e.to_string();
+            assert!(
+                s.starts_with("my.toml:3: `server.output_max_body_kb`") && s.contains(bad),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_subscriber_buffer_is_in_kib_and_checked() {
+        let c = Config::defaults().expect("embedded defaults parse");
+        assert_eq!(c.server.subscriber_buffer, 256 << 10);
+        let c =
+            Config::from_toml("u.toml", "[server]\nsubscriber_buffer_kb = 64\n").expect("valid");
+        assert_eq!(c.server.subscriber_buffer, 64 << 10);
+        for bad in ["0", "-1", "1048577"] {
+            let text = format!("[server]\n\nsubscriber_buffer_kb = {bad}\n");
+            let s = Config::from_toml("my.toml", &text)
+                .expect_err("bad")
+                .to_string();
+            assert!(
+                s.starts_with("my.toml:3: `server.subscriber_buffer_kb`") && s.contains(bad),
+                "{s}"
+            );
+        }
     }
 }

@@ -129,16 +129,9 @@ impl Manifest {
             file: file.clone(),
             message,
         };
-        let size = std::fs::metadata(path)
-            .map_err(|e| err(format!("cannot read the manifest: {e}")))?
-            .len();
-        if size > MAX_MANIFEST_BYTES {
-            return Err(err(format!(
-                "{size} bytes is too big for a manifest (at most {MAX_MANIFEST_BYTES})"
-            )));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| err(format!("cannot read the manifest: {e}")))?;
+        // A FIFO, a device or a directory under the manifest's name is refused, never waited on.
+        let text = crate::settings::file::read_text(path, MAX_MANIFEST_BYTES, "a manifest")
+            .map_err(|e| err(e.fault.to_string()))?;
         Manifest::parse(&file, &text)
     }
 
@@ -221,6 +214,7 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::limits::LimitKey;
 
     const FULL: &str = r#"
 kind = "exporter"
@@ -253,7 +247,7 @@ deadline_ms = 200
             Some("/var/lib/glint")
         );
         assert!(m.capabilities.process_users.is_none());
-        assert_eq!(m.limits.memory_mb, Some(16));
+        assert_eq!(m.limits.get(LimitKey::MemoryMb), Some(16));
         assert!(matches!(m.config.get("prefix"), Some(ConfigValue::Text(t)) if t == "glint"));
     }
 
@@ -281,7 +275,7 @@ deadline_ms = 200
             ),
             (
                 "kind = \"input\"\nversion = \"1\"\n[limits]\nmemory = 3",
-                "unknown field `memory`",
+                "unknown limit `memory`; the limits are memory_mb,",
             ),
         ];
         for (text, expected) in cases {

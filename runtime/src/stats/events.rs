@@ -2,8 +2,9 @@
 //! restarted or stopped), worked out by diffing ticks and broadcast to any number of
 //! subscribers without ever waiting for one.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde_json::{Value as Json, json};
 use tokio::sync::broadcast;
@@ -12,9 +13,10 @@ use crate::stats::render;
 use crate::stats::snapshot::{Snapshot, number};
 use crate::stats::status::PluginStatus;
 
-/// Events a subscriber may fall behind by before it is told it lagged and skips ahead:
-/// 64 ticks is two minutes at the default refresh, far more than a live client ever trails
-/// by, and the buffer holds only `Arc`s of snapshots already kept.
+/// Events a subscriber's receiver may fall behind by before it is told it lagged and skips
+/// ahead: 64 ticks is two minutes at the default refresh, far more than a receiver trails by
+/// when it is drained at once. The server drains each into a backlog of its own, capped in
+/// bytes (`server/backlog.rs`), so a client that stops reading pins no snapshot here.
 pub const EVENT_BUFFER: usize = 64;
 
 /// The plugin whose rows are the alert events (begin, end, type, state...).
@@ -38,6 +40,18 @@ pub enum Event {
         errors: u64,
         reason: Option<String>,
     },
+    /// A subscriber fell behind and skipped `missed` events. Never broadcast: each
+    /// subscriber's own, made where it skipped.
+    Lagged { missed: u64 },
+}
+
+/// An event rendered for subscribers: the SSE frame `event: KIND\ndata: JSON\n\n`, whose
+/// data line (`json`) is also the WebSocket message.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub text: Arc<str>,
+    /// Where the JSON is in `text`.
+    pub json: Range<usize>,
 }
 
 impl Event {
@@ -48,13 +62,41 @@ impl Event {
             Event::Alert { begun: true, .. } => "alert_begin",
             Event::Alert { begun: false, .. } => "alert_end",
             Event::Plugin { .. } => "plugin",
+            Event::Lagged { .. } => "lagged",
         }
+    }
+
+    /// Whether a subscriber of `plugins` gets this event: a plugin's change goes only to
+    /// subscribers of that plugin (or of every plugin); the others go to all.
+    pub fn concerns(&self, plugins: &[String]) -> bool {
+        match self {
+            Event::Plugin { name, .. } => plugins.is_empty() || plugins.contains(name),
+            _ => true,
+        }
+    }
+
+    /// The event as an SSE frame whose data line is its JSON (see [`Event::to_json`]).
+    /// serde_json escapes newlines in strings, so the JSON is always one line.
+    pub fn render(&self, plugins: &[String]) -> Option<Rendered> {
+        let json = self.to_json(plugins)?.to_string();
+        let head = format!("event: {}\ndata: ", self.kind());
+        let mut text = String::with_capacity(head.len() + json.len() + 2);
+        text.push_str(&head);
+        text.push_str(&json);
+        text.push_str("\n\n");
+        Some(Rendered {
+            text: text.into(),
+            json: head.len()..head.len() + json.len(),
+        })
     }
 
     /// The event as a subscriber sees it; `plugins` filters tick events to those plugins and
     /// includes their stats (empty: every plugin, names only). `None` when the filter leaves
     /// nothing of it.
     pub fn to_json(&self, plugins: &[String]) -> Option<Json> {
+        if !self.concerns(plugins) {
+            return None;
+        }
         let mut object = match self {
             Event::Tick(snapshot) => {
                 let names: Vec<&str> = snapshot
@@ -83,24 +125,57 @@ impl Event {
                 errors,
                 reason,
             } => {
-                if !plugins.is_empty() && !plugins.contains(name) {
-                    return None;
-                }
                 json!({
                     "plugin": name, "kind": kind, "status": status,
                     "restarts": restarts, "errors": errors, "reason": reason,
                 })
             }
+            Event::Lagged { missed } => json!({ "missed": missed }),
         };
         object["type"] = Json::from(self.kind());
         Some(object)
     }
 }
 
+/// An event as the hub sends it, shared by every subscriber with its renderings: one per
+/// filter, made by the first subscriber that asks, so a hundred subscribers of one filter
+/// cost one rendering and hold the same bytes.
+pub struct Sent {
+    pub event: Event,
+    renderings: Mutex<HashMap<Vec<String>, Arc<OnceLock<Option<Rendered>>>>>,
+}
+
+impl Sent {
+    pub fn new(event: Event) -> Sent {
+        Sent {
+            event,
+            renderings: Mutex::default(),
+        }
+    }
+
+    /// The event rendered for `plugins` ([`Event::render`]), made once per filter. A filter
+    /// is its list as given: callers sort theirs so that equal sets share.
+    pub fn rendered(&self, plugins: &[String]) -> Option<Rendered> {
+        let cell = {
+            let mut renderings = self
+                .renderings
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match renderings.get(plugins) {
+                Some(cell) => cell.clone(),
+                None => renderings.entry(plugins.to_vec()).or_default().clone(),
+            }
+        };
+        // Rendered outside the map's lock: other filters render meanwhile, and subscribers
+        // of this one wait for this rendering rather than make their own.
+        cell.get_or_init(|| self.event.render(plugins)).clone()
+    }
+}
+
 /// The broadcast side: the tick thread sends, each subscriber has its own receiver.
 #[derive(Clone)]
 pub struct Hub {
-    tx: broadcast::Sender<Event>,
+    tx: broadcast::Sender<Arc<Sent>>,
 }
 
 impl Default for Hub {
@@ -119,10 +194,10 @@ impl Hub {
     /// Sends to every subscriber; never blocks (a slow subscriber lags instead).
     pub fn send(&self, event: Event) {
         // No subscriber is not an error: nobody is listening right now.
-        let _ = self.tx.send(event);
+        let _ = self.tx.send(Arc::new(Sent::new(event)));
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Sent>> {
         self.tx.subscribe()
     }
 }
@@ -337,6 +412,40 @@ mod tests {
             lifecycle.to_json(&[]).unwrap_or_default()["status"],
             "restarted"
         );
+    }
+
+    #[test]
+    fn one_rendering_per_filter_shared_by_its_subscribers() {
+        let sent = Sent::new(Event::Tick(snapshot(3, &[("MEM_PERCENT", 1, -1)])));
+        let alert = ["alert".to_string()];
+        let a = sent.rendered(&alert).expect("a tick renders");
+        let b = sent.rendered(&alert).expect("a tick renders");
+        assert!(Arc::ptr_eq(&a.text, &b.text), "rendered twice");
+        let plain = sent.rendered(&[]).expect("a tick renders");
+        assert!(!Arc::ptr_eq(&a.text, &plain.text));
+        // An SSE frame whose data line is the JSON.
+        assert!(a.text.starts_with("event: tick\ndata: {"), "{}", a.text);
+        assert!(a.text.ends_with("}\n\n"), "{}", a.text);
+        let json: Json =
+            serde_json::from_str(a.text.get(a.json.clone()).unwrap_or_default()).expect("JSON");
+        assert_eq!(json["seq"], 3);
+        assert_eq!(json["stats"]["alert"][0]["type"], "MEM_PERCENT");
+        // A plugin's change is nothing to a subscriber of other plugins.
+        let lifecycle = Sent::new(Event::Plugin {
+            name: "cpu".into(),
+            kind: "input".into(),
+            status: "loaded".into(),
+            restarts: 0,
+            errors: 0,
+            reason: None,
+        });
+        assert!(!lifecycle.event.concerns(&alert));
+        assert!(lifecycle.rendered(&alert).is_none());
+        let lagged = Event::Lagged { missed: 7 }.render(&[]).expect("renders");
+        assert!(lagged.text.starts_with("event: lagged\ndata: "));
+        let json: Json =
+            serde_json::from_str(lagged.text.get(lagged.json).unwrap_or_default()).expect("JSON");
+        assert_eq!(json, json!({"type": "lagged", "missed": 7}));
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::bindings::PluginKind;
 
-/// The SDK and the contract, as this glint was built with them.
+/// The SDK and the contract, as this glint was built with them: what every kind vendors.
+/// lib.rs declares these modules: a vendored SDK without one does not build, so a module
+/// added to the SDK is added here too (or to `EXPORT_FILES`, if behind a feature).
 const SDK_FILES: &[(&str, &str)] = &[
     (
         "src/lib.rs",
@@ -24,8 +26,17 @@ const SDK_FILES: &[(&str, &str)] = &[
         "src/table.rs",
         include_str!("../../../guest-plugins/sdk/src/table.rs"),
     ),
-    // lib.rs and export.rs declare these modules: a vendored SDK without one does not build,
-    // so a module added to the SDK is added here too.
+    ("wit/types.wit", include_str!("../../../wit/types.wit")),
+    (
+        "wit/readings.wit",
+        include_str!("../../../wit/readings.wit"),
+    ),
+    ("wit/worlds.wit", include_str!("../../../wit/worlds.wit")),
+];
+
+/// The modules behind the SDK's `export` and `http` features, and everything under them:
+/// vendored for exporters only (~3.3k lines an input or output plugin never builds).
+const EXPORT_FILES: &[(&str, &str)] = &[
     (
         "src/export.rs",
         include_str!("../../../guest-plugins/sdk/src/export.rs"),
@@ -54,12 +65,6 @@ const SDK_FILES: &[(&str, &str)] = &[
         "src/http.rs",
         include_str!("../../../guest-plugins/sdk/src/http.rs"),
     ),
-    ("wit/types.wit", include_str!("../../../wit/types.wit")),
-    (
-        "wit/readings.wit",
-        include_str!("../../../wit/readings.wit"),
-    ),
-    ("wit/worlds.wit", include_str!("../../../wit/worlds.wit")),
 ];
 
 /// The guest-side bindings generator the SDK is built with (the workspace pins it).
@@ -103,7 +108,7 @@ pub fn create(name: &str, kind: PluginKind, dir: &Path) -> Result<Vec<PathBuf>, 
     }
     let crate_name = name.replace('-', "_");
     let mut files: Vec<(PathBuf, String)> = vec![
-        (PathBuf::from("Cargo.toml"), cargo_toml(name)),
+        (PathBuf::from("Cargo.toml"), cargo_toml(name, kind)),
         (
             PathBuf::from("rust-toolchain.toml"),
             "[toolchain]\ntargets = [\"wasm32-wasip2\"]\n".to_string(),
@@ -111,9 +116,9 @@ pub fn create(name: &str, kind: PluginKind, dir: &Path) -> Result<Vec<PathBuf>, 
         (PathBuf::from(format!("{name}.toml")), manifest(name, kind)),
         (PathBuf::from("src/lib.rs"), lib_rs(name, kind)),
         (PathBuf::from("README.md"), readme(name, &crate_name)),
-        (PathBuf::from("glint-sdk/Cargo.toml"), sdk_cargo_toml()),
+        (PathBuf::from("glint-sdk/Cargo.toml"), sdk_cargo_toml(kind)),
     ];
-    for (path, text) in SDK_FILES {
+    for (path, text) in vendored(kind) {
         // The SDK finds the WIT beside it here, not two levels up as in glint's tree.
         files.push((
             Path::new("glint-sdk").join(path),
@@ -138,7 +143,24 @@ pub fn create(name: &str, kind: PluginKind, dir: &Path) -> Result<Vec<PathBuf>, 
     Ok(written)
 }
 
-fn cargo_toml(name: &str) -> String {
+/// The SDK's files a plugin of `kind` gets: the exporters' helpers only for exporters.
+fn vendored(kind: PluginKind) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    let export: &[(&str, &str)] = match kind {
+        PluginKind::Exporter => EXPORT_FILES,
+        _ => &[],
+    };
+    SDK_FILES.iter().chain(export)
+}
+
+fn cargo_toml(name: &str, kind: PluginKind) -> String {
+    let sdk = match kind {
+        PluginKind::Exporter => {
+            "# The exporters' helpers (glint_sdk::export); add \"http\" to send wasi:http requests\n\
+             # (glint_sdk::http).\n\
+             glint-sdk = { path = \"glint-sdk\", features = [\"export\"] }"
+        }
+        _ => "glint-sdk = { path = \"glint-sdk\" }",
+    };
     format!(
         r#"[package]
 name = "{name}"
@@ -150,7 +172,7 @@ publish = false
 crate-type = ["cdylib"]
 
 [dependencies]
-glint-sdk = {{ path = "glint-sdk" }}
+{sdk}
 
 # A crate of its own, not part of an enclosing workspace.
 [workspace]
@@ -165,7 +187,25 @@ strip = true
     )
 }
 
-fn sdk_cargo_toml() -> String {
+fn sdk_cargo_toml(kind: PluginKind) -> String {
+    // Only an exporter gets the sources of `export` and `http` (`vendored`), so only it needs
+    // http's dependencies. Other kinds declare both features all the same, with nothing
+    // behind them: cargo warns of a `cfg(feature = ...)` naming an undeclared one.
+    let (dependencies, features) = match kind {
+        PluginKind::Exporter => (
+            format!(
+                "# The `http` feature: wasi:http's bindings, and base64 for basic auth.\n\
+                 wasip2 = {{ version = \"{WASIP2}\", optional = true }}\n\
+                 base64 = {{ version = \"{BASE64}\", optional = true }}\n"
+            ),
+            "export = []\nhttp = [\"dep:wasip2\", \"dep:base64\"]\n",
+        ),
+        _ => (
+            String::new(),
+            "# The exporters' helpers: their sources come with `glint plugin new --kind exporter`.\n\
+             export = []\nhttp = []\n",
+        ),
+    };
     format!(
         r#"[package]
 name = "glint-sdk"
@@ -176,13 +216,9 @@ publish = false
 
 [dependencies]
 wit-bindgen = "{WIT_BINDGEN}"
-# The `http` feature (exporters): wasi:http's bindings, and base64 for basic auth.
-wasip2 = {{ version = "{WASIP2}", optional = true }}
-base64 = {{ version = "{BASE64}", optional = true }}
-
+{dependencies}
 [features]
-http = ["dep:wasip2", "dep:base64"]
-"#,
+{features}"#,
         version = env!("CARGO_PKG_VERSION")
     )
 }
@@ -241,6 +277,8 @@ struct Plugin {{
 
 impl InputPlugin for Plugin {{
     fn info() -> PluginInfo {{
+        // Every column update() returns, declared: glint refuses a table with any other. A rate
+        // (`ctx_switches`) stands for its three columns: the delta, `_gauge` and `_rate_per_sec`.
         plugin("{name}", "A glint input plugin", Layout::Record)
             .field(field("greeting", Unit::Text, "From the plugin's config"))
             .field(field("load_per_core", Unit::Number, "1-minute load per logical CPU").history())
@@ -272,17 +310,17 @@ glint_sdk::export_input!(Plugin);
             r#"//! {name}: a glint output plugin. glint serves what `render` answers at
 //! /api/3/outputs/{name}[/<path>], with the content type it gives.
 
-use glint_sdk::{{Layout, PluginInfo, PluginInfoExt, PluginKind, Request, Response, stats}};
+use glint_sdk::{{OutputPlugin, PluginInfo, Request, Response, stats}};
 
+#[derive(Default)]
 struct Plugin;
 
-impl glint_sdk::output::Guest for Plugin {{
-    fn describe() -> PluginInfo {{
-        glint_sdk::plugin("{name}", "A glint output plugin", Layout::Record)
-            .kind(PluginKind::Output)
+impl OutputPlugin for Plugin {{
+    fn info() -> PluginInfo {{
+        glint_sdk::output("{name}", "A glint output plugin")
     }}
 
-    fn render(request: Request) -> Result<Response, String> {{
+    fn render(&mut self, request: &Request) -> Result<Response, String> {{
         // One line per plugin with stats: its name and how many rows it has.
         let mut body = format!("path: /{{}}\n", request.path);
         for plugin in stats::plugins() {{
@@ -297,7 +335,7 @@ impl glint_sdk::output::Guest for Plugin {{
     }}
 }}
 
-glint_sdk::output::export_output_world!(Plugin with_types_in glint_sdk::output);
+glint_sdk::export_output!(Plugin);
 "#
         ),
         PluginKind::Exporter => format!(
@@ -320,7 +358,8 @@ impl ExporterPlugin for Plugin {{
         if batches.iter().all(|b| b.tables.is_empty()) {{
             return Err(ExportError::Retryable("only empty batches".to_string()));
         }}
-        // Format the batches and send them to your target here.
+        // Format the batches (glint_sdk::export: settings, rows, InfluxDB, Prometheus and
+        // JSON formats) and send them to your target here.
         Ok(())
     }}
 }}
@@ -359,6 +398,16 @@ An exporter runs only when named: `glint --export {name}` (its settings go in
 mod tests {
     use super::*;
 
+    /// The modules the SDK's lib.rs puts behind a feature (`export`, `http`).
+    fn feature_modules(lib_rs: &str) -> Vec<&str> {
+        let lines: Vec<&str> = lib_rs.lines().map(str::trim).collect();
+        lines
+            .windows(2)
+            .filter(|pair| pair[0].starts_with("#[cfg(feature = "))
+            .filter_map(|pair| pair[1].strip_prefix("pub mod ")?.strip_suffix(';'))
+            .collect()
+    }
+
     #[test]
     fn every_sdk_source_is_vendored() {
         fn walk(dir: &std::path::Path, base: &std::path::Path, out: &mut Vec<String>) {
@@ -377,12 +426,107 @@ mod tests {
         let mut sources = Vec::new();
         walk(&sdk, &sdk, &mut sources);
         assert!(sources.len() >= 5, "{sources:?}");
+        let gated = feature_modules(include_str!("../../../guest-plugins/sdk/src/lib.rs"));
+        assert!(
+            gated.contains(&"export") && gated.contains(&"http"),
+            "{gated:?}"
+        );
+        let exporter: Vec<&str> = vendored(PluginKind::Exporter).map(|(p, _)| *p).collect();
         for source in sources {
+            // An exporter gets every source; the others all but those of a feature's module
+            // (`src/export/influx.rs` is `export`'s).
+            let module = source
+                .trim_start_matches("src/")
+                .split(['/', '.'])
+                .next()
+                .unwrap_or_default();
+            let (list, files) = if gated.contains(&module) {
+                ("EXPORT_FILES", EXPORT_FILES)
+            } else {
+                ("SDK_FILES", SDK_FILES)
+            };
             assert!(
-                SDK_FILES.iter().any(|(path, _)| *path == source),
-                "{source} is in the SDK but not in SDK_FILES: a scaffolded plugin would not build"
+                files.iter().any(|(path, _)| *path == source)
+                    && exporter.contains(&source.as_str()),
+                "{source} is in the SDK but not in {list}: a scaffolded plugin would not build"
             );
         }
+    }
+
+    #[test]
+    fn only_an_exporter_vendors_the_export_helpers_and_turns_them_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for kind in [PluginKind::Input, PluginKind::Output, PluginKind::Exporter] {
+            let root = dir.path().join(crate::bindings::kind_name(kind));
+            create("p", kind, &root).expect("created");
+            let exporter = kind == PluginKind::Exporter;
+            for (path, _) in EXPORT_FILES {
+                let file = root.join("glint-sdk").join(path);
+                assert_eq!(file.is_file(), exporter, "{kind:?} and {}", file.display());
+            }
+            assert!(root.join("glint-sdk/src/rates.rs").is_file(), "{kind:?}");
+            let read = |path: &str| {
+                let text = std::fs::read_to_string(root.join(path)).expect("written");
+                toml::from_str::<toml::Table>(&text)
+                    .unwrap_or_else(|e| panic!("{kind:?}: {path} is not TOML: {e}\n{text}"));
+                text
+            };
+            let cargo = read("Cargo.toml");
+            assert_eq!(
+                cargo.contains(r#"glint-sdk = { path = "glint-sdk", features = ["export"] }"#),
+                exporter,
+                "{kind:?}: {cargo}"
+            );
+            // Every kind declares both features: the vendored lib.rs names them in its cfgs.
+            let sdk = read("glint-sdk/Cargo.toml");
+            assert!(
+                sdk.contains("\nexport = []\n") && sdk.contains("\nhttp = "),
+                "{sdk}"
+            );
+            assert_eq!(sdk.contains("wasip2 = "), exporter, "{kind:?}: {sdk}");
+        }
+    }
+
+    /// runtime/build.rs builds the guests in one cargo call, which turns a feature one guest
+    /// asks for on for all: a guest that uses `export` without asking builds there, and
+    /// nowhere else. So each must ask for what it uses.
+    #[test]
+    fn every_guest_turns_on_the_sdk_features_it_uses() {
+        let guests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-plugins");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&guests).expect("guest-plugins").flatten() {
+            let dir = entry.path();
+            let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+            let Some(sdk) = cargo.lines().find(|l| l.starts_with("glint-sdk")) else {
+                continue;
+            };
+            let source: String = std::fs::read_dir(dir.join("src"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+                .collect();
+            for (feature, used) in [
+                (
+                    "export",
+                    source.contains("glint_sdk::export::") || source.contains("export_exporter!"),
+                ),
+                ("http", source.contains("glint_sdk::http")),
+            ] {
+                assert!(
+                    !used || sdk.contains(&format!("\"{feature}\"")),
+                    "{}: uses glint-sdk's `{feature}` (every exporter uses `export`) but does \
+                     not turn it on: add \"{feature}\" to the features of `{sdk}`",
+                    dir.display()
+                );
+            }
+            checked += 1;
+        }
+        assert!(
+            checked >= 10,
+            "only {checked} guests in {}",
+            guests.display()
+        );
     }
 
     #[test]

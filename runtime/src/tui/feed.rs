@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use super::input::Input;
 use super::model::{PluginStatus, Stats};
-use crate::settings::config::DEFAULT_PORT;
 use crate::stats::render;
 use crate::stats::snapshot::Snapshot;
 use crate::stats::store::Store;
@@ -56,8 +55,13 @@ const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
 impl Remote {
-    /// `HOST`, `HOST:PORT` or `[v6]:PORT`; the port defaults to glint's (and Glances') 61208.
-    pub fn parse(target: &str, credentials: Option<(String, String)>) -> Result<Remote, String> {
+    /// `HOST`, `HOST:PORT` or `[v6]:PORT`; without a port, `default_port` (the config's
+    /// `[server] port`: Glances' 61208 unless changed).
+    pub fn parse(
+        target: &str,
+        credentials: Option<(String, String)>,
+        default_port: u16,
+    ) -> Result<Remote, String> {
         let target = target.trim();
         let target = target
             .strip_prefix("http://")
@@ -79,8 +83,8 @@ impl Remote {
         };
         let address = match (has_port, target.contains(':')) {
             (true, _) => target.to_string(),
-            (false, true) => format!("[{target}]:{DEFAULT_PORT}"),
-            (false, false) => format!("{target}:{DEFAULT_PORT}"),
+            (false, true) => format!("[{target}]:{default_port}"),
+            (false, false) => format!("{target}:{default_port}"),
         };
         Ok(Remote {
             address,
@@ -201,15 +205,15 @@ mod tests {
 
     #[test]
     fn targets_get_glints_port_unless_they_name_one() {
-        let address = |t: &str| Remote::parse(t, None).map(|r| r.address);
+        let address = |t: &str| Remote::parse(t, None, 61208).map(|r| r.address);
         assert_eq!(address("example.org"), Ok("example.org:61208".into()));
         assert_eq!(address("10.0.0.2:9999"), Ok("10.0.0.2:9999".into()));
         assert_eq!(address("http://10.0.0.2:9999/"), Ok("10.0.0.2:9999".into()));
         assert_eq!(address("::1"), Ok("[::1]:61208".into()));
         assert_eq!(address("[::1]:7"), Ok("[::1]:7".into()));
-        let bad = Remote::parse("host:http", None).expect_err("bad port");
+        let bad = Remote::parse("host:http", None, 61208).expect_err("bad port");
         assert!(bad.contains("\"http\" is not a port"), "{bad}");
-        assert!(Remote::parse("", None).is_err());
-        assert!(Remote::parse("a/b", None).is_err());
+        assert!(Remote::parse("", None, 61208).is_err());
+        assert!(Remote::parse("a/b", None, 61208).is_err());
     }
 }
