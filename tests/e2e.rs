@@ -60,6 +60,8 @@ fn check(plugin: &str, v: &Value, fields: &[(&str, Kind)], rates: &[&'static str
     check_fields(plugin, v, &borrowed)
 }
 
+// Long for its data: one block per default plugin listing Glances' fields and their types,
+// all checked against one glint run (a run per plugin would start glint 25 times).
 #[test]
 fn every_default_plugin_reports_glances_fields_with_their_types() {
     let (all, stderr) = once_json(&["--stdout-json", ALL]);

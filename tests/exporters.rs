@@ -5,6 +5,7 @@
 //! one whose certificate names another host.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use glint_tests::Server;
@@ -41,19 +42,121 @@ fn export_status(server: &Server, name: &str) -> Value {
 #[test]
 fn every_exporter_delivers_to_its_real_server() {
     let dir = tmp("every-exporter");
-    let influx = Influx::start(&dir);
-    let victoria = Victoria::start(&dir);
-    let pushgateway = Pushgateway::start(&dir);
-    let graphite = Graphite::start(&dir);
-    let statsd = Statsd::start(&dir);
-    let couch = Couch::start(&dir);
-    let opensearch = OpenSearch::start(&dir);
-    let (rest_port, rest_bodies) = http_sink();
+    let targets = Targets::start(&dir);
     let csv = dir.join("files").join("glint.csv");
     let json = dir.join("files").join("glint.json");
-    let config = write_config(
+    let config = write_config(&dir, &targets.config());
+    let exporters = "influxdb,influxdb2,opentsdb,graphite,statsd,pushgateway,elasticsearch,couchdb,restful,csv,json";
+    let server = Server::start(
+        BIN,
         &dir,
-        &format!(
+        &[
+            "-C",
+            &config,
+            "-t",
+            "1",
+            "--export",
+            exporters,
+            "--export-csv-file",
+            &csv.display().to_string(),
+            "--export-json-file",
+            &json.display().to_string(),
+        ],
+        None,
+    );
+    let total = wait_for("glint's first tick", READ_BACK, || {
+        server.get("/api/3/mem").1["stats"][0]["total"].as_f64()
+    });
+    let host = glint::export::hostname();
+    let dotted_host = glint_sdk_name_part(&host);
+
+    influxdb_holds_a_measurement_per_plugin(&targets.influx, total, &host);
+    victoria_metrics_holds_the_v2_and_opentsdb_series(&targets.victoria, total, &host);
+    carbon_holds_the_graphite_plugins(&targets.graphite, total, &dotted_host);
+    statsd_holds_the_gauges(&targets.statsd, total, &dotted_host);
+    the_pushgateway_holds_the_exposition(&targets.pushgateway, total, &host);
+    opensearch_and_couchdb_hold_documents(&targets.opensearch, &targets.couch, total);
+
+    // RESTful: JSON arrays of batch documents.
+    let body = wait_for("the RESTful target to get a batch", READ_BACK, || {
+        targets
+            .rest_bodies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .first()
+            .cloned()
+    });
+    let batches: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(batches[0]["mem"]["total"].as_f64(), Some(total), "{body}");
+    assert_eq!(batches[0]["hostname"], host.as_str());
+
+    // CSV and JSON lines, in the granted files.
+    the_files_hold_lines(&csv, &json, total);
+
+    // Every exporter reports its deliveries, and none failed.
+    // (The API's statuses are as of the last tick: wait for one after the first delivery.)
+    for name in exporters.split(',') {
+        let status = wait_for(&format!("{name} to report a delivery"), READ_BACK, || {
+            let s = export_status(&server, name);
+            (s["export"]["sent"].as_u64().unwrap_or(0) >= 1).then_some(s)
+        });
+        assert_eq!(status["kind"], "exporter", "{name}: {status}");
+        assert_eq!(status["status"], "running", "{name}: {status}");
+        assert!(
+            status["export"]["sent"].as_u64().unwrap_or(0) >= 1,
+            "{name}: {status}"
+        );
+        assert_eq!(status["export"]["rejected"], 0, "{name}: {status}");
+        assert_eq!(status["export"]["dropped"], 0, "{name}: {status}");
+    }
+    // An embedded exporter may reach its own target and nothing else.
+    let status = export_status(&server, "influxdb");
+    assert_eq!(
+        status["capabilities"],
+        serde_json::json!([format!("network http://127.0.0.1:{}", targets.influx.port)]),
+        "{status}"
+    );
+}
+
+/// A real server for every exporter, started in `dir`, and a RESTful sink.
+struct Targets {
+    influx: Influx,
+    victoria: Victoria,
+    pushgateway: Pushgateway,
+    graphite: Graphite,
+    statsd: Statsd,
+    couch: Couch,
+    opensearch: OpenSearch,
+    rest_port: u16,
+    rest_bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl Targets {
+    fn start(dir: &Path) -> Targets {
+        let influx = Influx::start(dir);
+        let victoria = Victoria::start(dir);
+        let pushgateway = Pushgateway::start(dir);
+        let graphite = Graphite::start(dir);
+        let statsd = Statsd::start(dir);
+        let couch = Couch::start(dir);
+        let opensearch = OpenSearch::start(dir);
+        let (rest_port, rest_bodies) = http_sink();
+        Targets {
+            influx,
+            victoria,
+            pushgateway,
+            graphite,
+            statsd,
+            couch,
+            opensearch,
+            rest_port,
+            rest_bodies,
+        }
+    }
+
+    /// The config sending to each of them.
+    fn config(&self) -> String {
+        format!(
             r#"
 [plugins.influxdb]
 url = "http://127.0.0.1:{influx}"
@@ -90,48 +193,27 @@ db = "glint"
 [plugins.restful]
 url = "http://127.0.0.1:{rest}/stats"
 "#,
-            influx = influx.port,
-            vm = victoria.http_port,
-            tsdb = victoria.opentsdb_port,
-            carbon = graphite.line_port,
-            statsd = statsd.port,
-            push = pushgateway.port,
-            es = opensearch.port,
-            couch = couch.port,
-            rest = rest_port,
-        ),
-    );
-    let exporters = "influxdb,influxdb2,opentsdb,graphite,statsd,pushgateway,elasticsearch,couchdb,restful,csv,json";
-    let server = Server::start(
-        BIN,
-        &dir,
-        &[
-            "-C",
-            &config,
-            "-t",
-            "1",
-            "--export",
-            exporters,
-            "--export-csv-file",
-            &csv.display().to_string(),
-            "--export-json-file",
-            &json.display().to_string(),
-        ],
-        None,
-    );
-    let total = wait_for("glint's first tick", READ_BACK, || {
-        server.get("/api/3/mem").1["stats"][0]["total"].as_f64()
-    });
-    let host = glint::export::hostname();
-    let dotted_host = glint_sdk_name_part(&host);
+            influx = self.influx.port,
+            vm = self.victoria.http_port,
+            tsdb = self.victoria.opentsdb_port,
+            carbon = self.graphite.line_port,
+            statsd = self.statsd.port,
+            push = self.pushgateway.port,
+            es = self.opensearch.port,
+            couch = self.couch.port,
+            rest = self.rest_port,
+        )
+    }
+}
 
-    // InfluxDB 1.x: a measurement per plugin, key fields and the host name as tags.
+/// InfluxDB 1.x: a measurement per plugin, key fields and the host name as tags.
+fn influxdb_holds_a_measurement_per_plugin(influx: &Influx, total: f64, host: &str) {
     let points = wait_for("InfluxDB to hold mem", READ_BACK, || {
         let p = influx.points("glint", "mem");
         (!p.is_empty()).then_some(p)
     });
     assert_eq!(points[0]["total"].as_f64(), Some(total), "{points:?}");
-    assert_eq!(points[0]["hostname"], host.as_str(), "{points:?}");
+    assert_eq!(points[0]["hostname"], host, "{points:?}");
     assert_eq!(points[0]["dc"], "test", "{points:?}");
     let network = wait_for("InfluxDB to hold network", READ_BACK, || {
         let p = influx.points("glint", "network");
@@ -144,7 +226,10 @@ url = "http://127.0.0.1:{rest}/stats"
             .all(|p| p["interface_name"].as_str().is_some_and(|i| !i.is_empty())),
         "{network:?}"
     );
+}
 
+/// InfluxDB v2 write API and OpenTSDB /api/put, both into VictoriaMetrics.
+fn victoria_metrics_holds_the_v2_and_opentsdb_series(victoria: &Victoria, total: f64, host: &str) {
     // InfluxDB v2 write API, into VictoriaMetrics: `measurement_field`.
     let series = wait_for("VictoriaMetrics to hold mem_total", READ_BACK, || {
         victoria.flush();
@@ -152,7 +237,7 @@ url = "http://127.0.0.1:{rest}/stats"
         (!s.is_empty()).then_some(s)
     });
     assert_eq!(series[0]["values"][0].as_f64(), Some(total), "{series:?}");
-    assert_eq!(series[0]["metric"]["hostname"], host.as_str(), "{series:?}");
+    assert_eq!(series[0]["metric"]["hostname"], host, "{series:?}");
 
     // OpenTSDB /api/put, into VictoriaMetrics: `prefix.plugin.field` with a host tag.
     let series = wait_for("VictoriaMetrics to hold glint.mem.total", READ_BACK, || {
@@ -161,9 +246,12 @@ url = "http://127.0.0.1:{rest}/stats"
         (!s.is_empty()).then_some(s)
     });
     assert_eq!(series[0]["values"][0].as_f64(), Some(total), "{series:?}");
-    assert_eq!(series[0]["metric"]["host"], host.as_str(), "{series:?}");
+    assert_eq!(series[0]["metric"]["host"], host, "{series:?}");
+}
 
-    // Graphite plaintext, into carbon's whisper files: `prefix.host.plugin.field`.
+/// Graphite plaintext, into carbon's whisper files: `prefix.host.plugin.field`, for the
+/// exporter's `plugins` only.
+fn carbon_holds_the_graphite_plugins(graphite: &Graphite, total: f64, dotted_host: &str) {
     let metric = format!("glint.{dotted_host}.mem.total");
     let stored = wait_for("carbon to store mem.total", READ_BACK, || {
         let p = graphite.points(&metric);
@@ -177,8 +265,10 @@ url = "http://127.0.0.1:{rest}/stats"
         !graphite.metrics().iter().any(|m| m.contains(".cpu.")),
         "graphite exports only its `plugins`"
     );
+}
 
-    // StatsD gauges: `prefix.host.plugin.key.field`.
+/// StatsD gauges: `prefix.host.plugin.key.field`.
+fn statsd_holds_the_gauges(statsd: &Statsd, total: f64, dotted_host: &str) {
     let gauges = wait_for("statsd to hold the gauges", READ_BACK, || {
         let g = statsd.gauges();
         g.contains_key(&format!("glint.{dotted_host}.mem.total"))
@@ -200,8 +290,10 @@ url = "http://127.0.0.1:{rest}/stats"
             .filter(|k| k.contains("network"))
             .collect::<Vec<_>>()
     );
+}
 
-    // Pushgateway: the /metrics exposition, grouped by job and instance.
+/// Pushgateway: the /metrics exposition, grouped by job and instance.
+fn the_pushgateway_holds_the_exposition(pushgateway: &Pushgateway, total: f64, host: &str) {
     let values = wait_for(
         "the Pushgateway to hold glint_mem_total_bytes",
         READ_BACK,
@@ -211,9 +303,12 @@ url = "http://127.0.0.1:{rest}/stats"
         },
     );
     assert_eq!(values[0].1, total, "{values:?}");
-    assert_eq!(values[0].0["instance"], host.as_str(), "{values:?}");
+    assert_eq!(values[0].0["instance"], host, "{values:?}");
     assert_eq!(values[0].0["job"], "glint", "{values:?}");
+}
 
+/// Elasticsearch bulk API: a document per row; CouchDB: a document per plugin per batch.
+fn opensearch_and_couchdb_hold_documents(opensearch: &OpenSearch, couch: &Couch, total: f64) {
     // Elasticsearch bulk API: a document per row.
     let docs = wait_for("OpenSearch to hold mem documents", READ_BACK, || {
         opensearch.refresh();
@@ -242,22 +337,12 @@ url = "http://127.0.0.1:{rest}/stats"
         "{:?}",
         docs[0]
     );
+}
 
-    // RESTful: JSON arrays of batch documents.
-    let body = wait_for("the RESTful target to get a batch", READ_BACK, || {
-        rest_bodies
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .first()
-            .cloned()
-    });
-    let batches: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    assert_eq!(batches[0]["mem"]["total"].as_f64(), Some(total), "{body}");
-    assert_eq!(batches[0]["hostname"], host.as_str());
-
-    // CSV and JSON lines, in the granted files.
+/// CSV and JSON lines, in the granted files.
+fn the_files_hold_lines(csv: &Path, json: &Path, total: f64) {
     let csv_text = wait_for("the CSV file to have two lines", READ_BACK, || {
-        let t = std::fs::read_to_string(&csv).ok()?;
+        let t = std::fs::read_to_string(csv).ok()?;
         (t.lines().count() >= 2).then_some(t)
     });
     let header: Vec<&str> = csv_text
@@ -279,7 +364,7 @@ url = "http://127.0.0.1:{rest}/stats"
     assert_eq!(header[0], "timestamp");
     assert_eq!(row[column].parse::<f64>().ok(), Some(total), "{csv_text}");
     let json_text = wait_for("the JSON file to have a line", READ_BACK, || {
-        std::fs::read_to_string(&json)
+        std::fs::read_to_string(json)
             .ok()
             .filter(|t| t.contains('\n'))
     });
@@ -287,30 +372,6 @@ url = "http://127.0.0.1:{rest}/stats"
         .unwrap_or_else(|e| panic!("{e}: {json_text}"));
     assert_eq!(first["mem"]["total"].as_f64(), Some(total));
     assert!(first["network"].is_array(), "{first}");
-
-    // Every exporter reports its deliveries, and none failed.
-    // (The API's statuses are as of the last tick: wait for one after the first delivery.)
-    for name in exporters.split(',') {
-        let status = wait_for(&format!("{name} to report a delivery"), READ_BACK, || {
-            let s = export_status(&server, name);
-            (s["export"]["sent"].as_u64().unwrap_or(0) >= 1).then_some(s)
-        });
-        assert_eq!(status["kind"], "exporter", "{name}: {status}");
-        assert_eq!(status["status"], "running", "{name}: {status}");
-        assert!(
-            status["export"]["sent"].as_u64().unwrap_or(0) >= 1,
-            "{name}: {status}"
-        );
-        assert_eq!(status["export"]["rejected"], 0, "{name}: {status}");
-        assert_eq!(status["export"]["dropped"], 0, "{name}: {status}");
-    }
-    // An embedded exporter may reach its own target and nothing else.
-    let status = export_status(&server, "influxdb");
-    assert_eq!(
-        status["capabilities"],
-        serde_json::json!([format!("network http://127.0.0.1:{}", influx.port)]),
-        "{status}"
-    );
 }
 
 /// The host part of a dotted name, cleaned as the SDK's `name_part` does.
@@ -396,6 +457,12 @@ fn an_influxdb_outage_loses_nothing() {
         "the backlog went in batches of several: {status}"
     );
     let sent = status["export"]["sent"].as_u64().unwrap_or(0);
+    every_batch_arrived_once_without_a_gap(&influx, sent);
+}
+
+/// What InfluxDB holds after the replay: every batch `sent` once, in order, with no gap in the
+/// outage.
+fn every_batch_arrived_once_without_a_gap(influx: &Influx, sent: u64) {
     let points = influx.points("glint", "load");
     // Once each: as many points as batches delivered (a duplicate would add none, since
     // InfluxDB keeps one point per series and time; a lost batch would leave one out).

@@ -16,13 +16,23 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+// A crate root's `mod x;` is looked for beside it (`tests/x.rs`), whatever the root's name:
+// the parts live in `tests/layers/`, so each is named by its path.
+#[path = "layers/architecture.rs"]
 mod architecture;
+#[path = "layers/blank.rs"]
 mod blank;
+#[path = "layers/checker.rs"]
 mod checker;
+#[path = "layers/checks.rs"]
 mod checks;
+#[path = "layers/cycles.rs"]
 mod cycles;
+#[path = "layers/graph.rs"]
 mod graph;
+#[path = "layers/paths.rs"]
 mod paths;
+#[path = "layers/tree.rs"]
 mod tree;
 
 use architecture::parse_architecture;

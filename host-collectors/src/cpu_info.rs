@@ -41,12 +41,57 @@ pub fn cpu_info(src: &Source) -> Result<CpuInfo, CollectError> {
     };
     // A scan of `key : value` lines, not procfs' map of every field of every CPU: the `flags`
     // and `bugs` lines alone are a hundred words each, and this runs every tick.
-    let mut cpus = 0usize;
-    let mut models: [Option<&str>; MODEL_KEYS.len()] = [None; MODEL_KEYS.len()];
-    let mut cores = HashSet::new();
+    let found = scan(&text);
+    let model = if found.cpus == 0 {
+        String::new()
+    } else {
+        found
+            .models
+            .iter()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let logical_cores = u32::try_from(found.cpus).unwrap_or(u32::MAX);
+    // Without topology lines (ARM, most VMs without SMP info) one core per logical CPU is the
+    // only count we can stand behind.
+    let physical_cores = match u32::try_from(found.cores.len()).unwrap_or(u32::MAX) {
+        0 => logical_cores,
+        n => n,
+    };
+    Ok(CpuInfo {
+        model,
+        physical_cores,
+        logical_cores,
+        freq_current_mhz: if found.mhz_count == 0 {
+            0.0
+        } else {
+            found.mhz_sum / f64::from(found.mhz_count)
+        },
+        freq_max_mhz,
+    })
+}
+
+/// What a scan of /proc/cpuinfo found.
+#[derive(Default)]
+struct Scan<'a> {
+    /// `processor` lines: the logical CPUs.
+    cpus: usize,
+    /// The first value of each of `MODEL_KEYS`.
+    models: [Option<&'a str>; MODEL_KEYS.len()],
+    /// Distinct (physical id, core id) pairs.
+    cores: HashSet<(u32, u32)>,
+    /// The sum and count of the `cpu MHz` lines.
+    mhz_sum: f64,
+    mhz_count: u32,
+}
+
+/// Scans /proc/cpuinfo's `text`, CPU block by CPU block.
+fn scan(text: &str) -> Scan<'_> {
+    let mut found = Scan::default();
     let (mut package, mut core) = (None, None);
-    let mut mhz_sum = 0.0;
-    let mut mhz_count = 0u32;
     for line in text.lines() {
         let Some((key, value)) = line.split_once(':') else {
             continue;
@@ -55,19 +100,19 @@ pub fn cpu_info(src: &Source) -> Result<CpuInfo, CollectError> {
         if key == "processor" {
             // A new CPU's block: the previous one's topology is complete.
             if let (Some(p), Some(c)) = (package.take(), core.take()) {
-                cores.insert((p, c));
+                found.cores.insert((p, c));
             }
-            cpus += 1;
+            found.cpus += 1;
         } else if let Some(i) = MODEL_KEYS.iter().position(|k| *k == key) {
-            models[i] = models[i].or(Some(value));
-        } else if cpus > 0 {
+            found.models[i] = found.models[i].or(Some(value));
+        } else if found.cpus > 0 {
             match key {
                 "physical id" => package = value.parse::<u32>().ok(),
                 "core id" => core = value.parse::<u32>().ok(),
                 "cpu MHz" => {
                     if let Ok(mhz) = value.parse::<f64>() {
-                        mhz_sum += mhz;
-                        mhz_count += 1;
+                        found.mhz_sum += mhz;
+                        found.mhz_count += 1;
                     }
                 }
                 _ => {}
@@ -75,37 +120,9 @@ pub fn cpu_info(src: &Source) -> Result<CpuInfo, CollectError> {
         }
     }
     if let (Some(p), Some(c)) = (package, core) {
-        cores.insert((p, c));
+        found.cores.insert((p, c));
     }
-    let model = if cpus == 0 {
-        String::new()
-    } else {
-        models
-            .iter()
-            .flatten()
-            .next()
-            .copied()
-            .unwrap_or_default()
-            .to_string()
-    };
-    let logical_cores = u32::try_from(cpus).unwrap_or(u32::MAX);
-    // Without topology lines (ARM, most VMs without SMP info) one core per logical CPU is the
-    // only count we can stand behind.
-    let physical_cores = match u32::try_from(cores.len()).unwrap_or(u32::MAX) {
-        0 => logical_cores,
-        n => n,
-    };
-    Ok(CpuInfo {
-        model,
-        physical_cores,
-        logical_cores,
-        freq_current_mhz: if mhz_count == 0 {
-            0.0
-        } else {
-            mhz_sum / f64::from(mhz_count)
-        },
-        freq_max_mhz,
-    })
+    found
 }
 
 #[cfg(test)]

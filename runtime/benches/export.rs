@@ -144,6 +144,8 @@ fn set(config: &mut Config, plugin: &str, pairs: &[(&str, String)]) {
     }
 }
 
+// Long as a script is: the bench's phases in the order they run (servers up, one batch,
+// every exporter against the same baseline, the table), each a few lines.
 fn main() {
     let dir = std::env::temp_dir().join(format!("glint-export-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));

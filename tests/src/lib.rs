@@ -1,6 +1,9 @@
 //! Helpers for glint's end-to-end tests: running the built binary with an isolated cache and
 //! checking the JSON shapes Glances clients expect.
 
+pub mod api;
+pub mod community;
+pub mod http200;
 pub mod raw;
 pub mod servers;
 pub mod tls;

@@ -96,7 +96,33 @@ impl InputPlugin for ProcessList {
     }
 
     fn update(&mut self, tick: &Tick) -> Result<Table, String> {
-        let max = match max_rows(&glint_sdk::config()) {
+        let max = self.max_or_warn();
+        let memory_total = readings::get_memory().total;
+        let processes = readings::get_processes();
+
+        let elapsed = self
+            .last_monotonic
+            .map_or(0.0, |m| tick.monotonic_nanos.saturating_sub(m) as f64 / 1e9);
+        self.last_monotonic = Some(tick.monotonic_nanos);
+        let mut entries = self.entries(processes, memory_total, elapsed);
+
+        sort_entries(&mut entries);
+        if let Some(max) = max {
+            entries.truncate(max);
+        }
+
+        let mut rows = Rows::new(Some("pid"));
+        for entry in entries {
+            rows.push(row(entry, elapsed));
+        }
+        Ok(rows.into_table())
+    }
+}
+
+impl ProcessList {
+    /// The `max` option; a bad one is logged once and means every process.
+    fn max_or_warn(&mut self) -> Option<usize> {
+        match max_rows(&glint_sdk::config()) {
             Ok(max) => max,
             Err(message) => {
                 if !self.warned_bad_max {
@@ -105,15 +131,12 @@ impl InputPlugin for ProcessList {
                 }
                 None
             }
-        };
-        let memory_total = readings::get_memory().total;
-        let processes = readings::get_processes();
+        }
+    }
 
-        let elapsed = self
-            .last_monotonic
-            .map_or(0.0, |m| tick.monotonic_nanos.saturating_sub(m) as f64 / 1e9);
-        self.last_monotonic = Some(tick.monotonic_nanos);
-
+    /// Each process with its CPU share over the `elapsed` seconds since the previous tick,
+    /// memory share and I/O counters; what each used is kept for the next tick.
+    fn entries(&mut self, processes: Vec<Process>, memory_total: u64, elapsed: f64) -> Vec<Entry> {
         let mut next = std::mem::take(&mut self.spare);
         next.clear();
         next.reserve(processes.len());
@@ -143,72 +166,66 @@ impl InputPlugin for ProcessList {
         // PIDs that are gone are not carried over: the state stays as big as the process list.
         self.spare = std::mem::replace(&mut self.previous, next);
 
-        sort_entries(&mut entries);
-        if let Some(max) = max {
-            entries.truncate(max);
-        }
-
-        let mut rows = Rows::new(Some("pid"));
-        for entry in entries {
-            let Process {
-                pid,
-                ppid,
-                name,
-                cmdline,
-                username,
-                status,
-                nice,
-                num_threads,
-                cpu_user,
-                cpu_system,
-                cpu_children_user,
-                cpu_children_system,
-                cpu_iowait,
-                memory_rss,
-                memory_vms,
-                memory_shared,
-                memory_text,
-                memory_data,
-                io_read_bytes: _,
-                io_write_bytes: _,
-                create_time,
-                uid: _,
-                gid,
-                cpu_num,
-            } = entry.process;
-            rows.push(
-                Row::new()
-                    .set("pid", pid)
-                    .set("ppid", ppid)
-                    .set("name", name)
-                    .set("cmdline", cmdline)
-                    .set("username", username)
-                    .set("status", status)
-                    .set("nice", nice)
-                    .set("num_threads", num_threads)
-                    .set("cpu_percent", entry.cpu_percent)
-                    .set("memory_percent", round1(entry.memory_percent))
-                    .set("cpu_times.user", cpu_user)
-                    .set("cpu_times.system", cpu_system)
-                    .set("cpu_times.children_user", cpu_children_user)
-                    .set("cpu_times.children_system", cpu_children_system)
-                    .set("cpu_times.iowait", cpu_iowait)
-                    .set("memory_info.rss", memory_rss)
-                    .set("memory_info.vms", memory_vms)
-                    .set("memory_info.shared", memory_shared)
-                    .set("memory_info.text", memory_text)
-                    .set("memory_info.data", memory_data)
-                    .set("io_counters", entry.io_counters)
-                    .set("gids.real", gid)
-                    .set("gids.effective", gid)
-                    .set("gids.saved", gid)
-                    .set("create_time", create_time)
-                    .set("cpu_num", cpu_num)
-                    .set("time_since_update", elapsed),
-            );
-        }
-        Ok(rows.into_table())
+        entries
     }
+}
+
+/// The row of one process.
+fn row(entry: Entry, elapsed: f64) -> Row {
+    let Process {
+        pid,
+        ppid,
+        name,
+        cmdline,
+        username,
+        status,
+        nice,
+        num_threads,
+        cpu_user,
+        cpu_system,
+        cpu_children_user,
+        cpu_children_system,
+        cpu_iowait,
+        memory_rss,
+        memory_vms,
+        memory_shared,
+        memory_text,
+        memory_data,
+        io_read_bytes: _,
+        io_write_bytes: _,
+        create_time,
+        uid: _,
+        gid,
+        cpu_num,
+    } = entry.process;
+    Row::new()
+        .set("pid", pid)
+        .set("ppid", ppid)
+        .set("name", name)
+        .set("cmdline", cmdline)
+        .set("username", username)
+        .set("status", status)
+        .set("nice", nice)
+        .set("num_threads", num_threads)
+        .set("cpu_percent", entry.cpu_percent)
+        .set("memory_percent", round1(entry.memory_percent))
+        .set("cpu_times.user", cpu_user)
+        .set("cpu_times.system", cpu_system)
+        .set("cpu_times.children_user", cpu_children_user)
+        .set("cpu_times.children_system", cpu_children_system)
+        .set("cpu_times.iowait", cpu_iowait)
+        .set("memory_info.rss", memory_rss)
+        .set("memory_info.vms", memory_vms)
+        .set("memory_info.shared", memory_shared)
+        .set("memory_info.text", memory_text)
+        .set("memory_info.data", memory_data)
+        .set("io_counters", entry.io_counters)
+        .set("gids.real", gid)
+        .set("gids.effective", gid)
+        .set("gids.saved", gid)
+        .set("create_time", create_time)
+        .set("cpu_num", cpu_num)
+        .set("time_since_update", elapsed)
 }
 
 /// The `max` option: how many rows to keep after sorting (none, or 0, = all).

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method,
+    OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
 
 use crate::ExportError;
@@ -268,7 +269,33 @@ fn error_text(e: &ErrorCode) -> String {
 /// Sends `request` through wasi:http and reads the whole answer (up to [`MAX_BODY`]).
 pub fn send(request: Request) -> Result<Response, HttpError> {
     let url = Url::parse(&request.url)?;
-    let transport = |what: &str| HttpError::Transport(what.to_string());
+    let outgoing = outgoing_request(&request, &url)?;
+    let options = request_options(request.timeout);
+    let body = outgoing
+        .body()
+        .map_err(|()| transport("the request body was taken twice"))?;
+    let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| match e {
+        ErrorCode::HttpRequestDenied => not_granted(&url),
+        other => HttpError::Transport(error_text(&other)),
+    })?;
+    write_body(body, &request.body)?;
+    let response = response_head(&future, &url)?;
+    read_response(response)
+}
+
+/// A failure of the transport, for what went wrong on the way.
+fn transport(what: &str) -> HttpError {
+    HttpError::Transport(what.to_string())
+}
+
+/// The host's refusal of a destination not granted to the plugin.
+fn not_granted(url: &Url) -> HttpError {
+    HttpError::Denied(format!("{} is not a granted destination", url.authority))
+}
+
+/// The wasi:http request of `request` to `url`: its headers (with the body's length), method,
+/// scheme, authority and path.
+fn outgoing_request(request: &Request, url: &Url) -> Result<OutgoingRequest, HttpError> {
     let pairs: Vec<(String, Vec<u8>)> = request
         .headers
         .iter()
@@ -308,26 +335,27 @@ pub fn send(request: Request) -> Result<Response, HttpError> {
     outgoing
         .set_path_with_query(Some(&url.path_with_query))
         .map_err(|()| invalid("bad path"))?;
+    Ok(outgoing)
+}
+
+/// The request's deadlines: `timeout` to connect, for the first byte and between bytes.
+fn request_options(timeout: Duration) -> RequestOptions {
     let options = RequestOptions::new();
-    let nanos = request.timeout.as_nanos().min(u64::MAX as u128) as u64;
+    let nanos = timeout.as_nanos().min(u64::MAX as u128) as u64;
     // Not every host supports every timeout; one it refuses is left to its default.
     let _ = options.set_connect_timeout(Some(nanos));
     let _ = options.set_first_byte_timeout(Some(nanos));
     let _ = options.set_between_bytes_timeout(Some(nanos));
-    let body = outgoing
-        .body()
-        .map_err(|()| transport("the request body was taken twice"))?;
-    let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| match e {
-        ErrorCode::HttpRequestDenied => {
-            HttpError::Denied(format!("{} is not a granted destination", url.authority))
-        }
-        other => HttpError::Transport(error_text(&other)),
-    })?;
+    options
+}
+
+/// Writes the request's body `bytes` and finishes it.
+fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), HttpError> {
     {
         let stream = body
             .write()
             .map_err(|()| transport("the request body stream was taken twice"))?;
-        for chunk in request.body.chunks(WRITE_CHUNK) {
+        for chunk in bytes.chunks(WRITE_CHUNK) {
             // A failed write means the connection is gone: the answer says why.
             if stream.blocking_write_and_flush(chunk).is_err() {
                 break;
@@ -335,26 +363,32 @@ pub fn send(request: Request) -> Result<Response, HttpError> {
         }
     }
     let _ = OutgoingBody::finish(body, None);
+    Ok(())
+}
+
+/// Waits for the answer's head: glint's refusal, and a certificate that proves nothing, are
+/// [`HttpError::Denied`]; any other failure is [`HttpError::Transport`].
+fn response_head(
+    future: &FutureIncomingResponse,
+    url: &Url,
+) -> Result<IncomingResponse, HttpError> {
     future.subscribe().block();
-    let response = match future.get() {
-        Some(Ok(Ok(response))) => response,
-        Some(Ok(Err(ErrorCode::HttpRequestDenied))) => {
-            return Err(HttpError::Denied(format!(
-                "{} is not a granted destination",
-                url.authority
-            )));
-        }
+    match future.get() {
+        Some(Ok(Ok(response))) => Ok(response),
+        Some(Ok(Err(ErrorCode::HttpRequestDenied))) => Err(not_granted(url)),
         // glint would not talk to it: a retry meets the same certificate.
-        Some(Ok(Err(ErrorCode::TlsCertificateError))) => {
-            return Err(HttpError::Denied(format!(
-                "the TLS certificate of {} does not prove its name or no CA glint trusts signed \
-                 it (the plugin's last_refusal says which)",
-                url.authority
-            )));
-        }
-        Some(Ok(Err(e))) => return Err(HttpError::Transport(error_text(&e))),
-        Some(Err(())) | None => return Err(transport("the answer was lost")),
-    };
+        Some(Ok(Err(ErrorCode::TlsCertificateError))) => Err(HttpError::Denied(format!(
+            "the TLS certificate of {} does not prove its name or no CA glint trusts signed \
+             it (the plugin's last_refusal says which)",
+            url.authority
+        ))),
+        Some(Ok(Err(e))) => Err(HttpError::Transport(error_text(&e))),
+        Some(Err(())) | None => Err(transport("the answer was lost")),
+    }
+}
+
+/// The answer: its status, headers and body (up to [`MAX_BODY`]).
+fn read_response(response: IncomingResponse) -> Result<Response, HttpError> {
     let status = response.status();
     let headers = response
         .headers()

@@ -51,114 +51,31 @@ impl ExportSettings {
         refresh: Duration,
     ) -> Result<ExportSettings, String> {
         let empty = BTreeMap::new();
-        let settings = section.map_or(&empty, |s| &s.settings);
-        let bad = |key: &str, what: &str| format!("[plugins.{name}] {key}: {what}");
-        let number = |key: &str, default: u64, min: u64, max: u64| -> Result<u64, String> {
-            match settings.get(key) {
-                None => Ok(default),
-                Some(ConfigValue::Int(i)) if *i >= min as i64 && *i <= max as i64 => Ok(*i as u64),
-                Some(other) => Err(bad(
-                    key,
-                    &format!("expected a whole number from {min} to {max}, found {other:?}"),
-                )),
-            }
+        let keys = Section {
+            name,
+            settings: section.map_or(&empty, |s| &s.settings),
         };
-        let list = |key: &str| -> Result<Option<Vec<String>>, String> {
-            match settings.get(key) {
-                None => Ok(None),
-                Some(ConfigValue::TextList(l)) => Ok(Some(l.clone())),
-                Some(ConfigValue::Text(t)) => Ok(Some(
-                    t.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect(),
-                )),
-                Some(other) => Err(bad(
-                    key,
-                    &format!(
-                        "expected a list of names (\"cpu,mem\" or [\"cpu\", \"mem\"]), found {other:?}"
-                    ),
-                )),
-            }
-        };
-        let interval = match settings.get("interval") {
-            None => refresh,
-            Some(ConfigValue::Int(i)) if *i > 0 && *i <= 86_400 => Duration::from_secs(*i as u64),
-            Some(ConfigValue::Float(f)) if *f >= 0.1 && *f <= 86_400.0 => {
-                Duration::from_secs_f64(*f)
-            }
-            Some(other) => {
-                return Err(bad(
-                    "interval",
-                    &format!("expected seconds from 0.1 to 86400, found {other:?}"),
-                ));
-            }
-        };
-        let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for entry in list("fields")?.unwrap_or_default() {
-            let Some((plugin, field)) = entry.split_once('.') else {
-                return Err(bad(
-                    "fields",
-                    &format!("{entry:?} is not plugin.field (e.g. \"cpu.total\")"),
-                ));
-            };
-            fields
-                .entry(plugin.to_string())
-                .or_default()
-                .push(field.to_string());
-        }
-        let retry_ms = number("retry_ms", DEFAULT_RETRY_MS, 10, 3_600_000)?;
-        let max_retry_ms = number(
-            "max_retry_ms",
-            DEFAULT_MAX_RETRY_MS.max(retry_ms),
-            10,
-            86_400_000,
-        )?;
-        if max_retry_ms < retry_ms {
-            return Err(bad(
-                "max_retry_ms",
-                &format!(
-                    "{max_retry_ms} is less than retry_ms ({retry_ms}); the retries start at retry_ms and double up to max_retry_ms"
-                ),
-            ));
-        }
-        let spill_dir = match settings.get("spill_dir") {
-            None => None,
-            Some(ConfigValue::Text(t)) if Path::new(t).is_absolute() => {
-                Some(PathBuf::from(t).join(name))
-            }
-            Some(other) => {
-                return Err(bad(
-                    "spill_dir",
-                    &format!("expected an absolute directory path, found {other:?}"),
-                ));
-            }
-        };
+        let interval = keys.interval(refresh)?;
+        let fields = keys.fields()?;
+        let (retry_ms, max_retry_ms) = keys.retries()?;
+        let spill_dir = keys.spill_dir()?;
         // Ranges, past which a value is a typo: an interval of 0.1 s (a tick is rarely
         // shorter) to a day; a buffer of 1 KiB (a few small batches, for tests) to 64 GiB;
         // 1 TiB of spill; calls of 1 to 10,000 batches; retries from 10 ms (less hammers a
         // target) to an hour, and at most a day apart.
         Ok(ExportSettings {
             interval,
-            plugins: list("plugins")?,
+            plugins: keys.list("plugins")?,
             fields,
-            buffer_bytes: match settings.get("buffer_mb") {
-                // A fraction of a MiB is allowed (a small machine, or a test of the spill).
-                Some(ConfigValue::Float(f)) if *f >= 0.001 && *f <= 65_536.0 => {
-                    (*f * 1_048_576.0) as usize
-                }
-                Some(ConfigValue::Float(f)) => {
-                    return Err(bad(
-                        "buffer_mb",
-                        &format!("expected MiB from 0.001 to 65536, found {f}"),
-                    ));
-                }
-                _ => (number("buffer_mb", DEFAULT_BUFFER_MB, 1, 65_536)? << 20) as usize,
-            },
+            buffer_bytes: keys.buffer_bytes()?,
             spill_dir,
-            spill_bytes: number("spill_max_mb", DEFAULT_SPILL_MB, 1, 1 << 20)? << 20,
-            batches_per_call: number("batches_per_call", DEFAULT_BATCHES_PER_CALL, 1, 10_000)?
-                as usize,
+            spill_bytes: keys.number("spill_max_mb", DEFAULT_SPILL_MB, 1, 1 << 20)? << 20,
+            batches_per_call: keys.number(
+                "batches_per_call",
+                DEFAULT_BATCHES_PER_CALL,
+                1,
+                10_000,
+            )? as usize,
             retry: Duration::from_millis(retry_ms),
             max_retry: Duration::from_millis(max_retry_ms),
         })
@@ -169,6 +86,139 @@ impl ExportSettings {
             Some(list) => list.iter().any(|p| p == plugin),
             None => !NOT_EXPORTED_BY_DEFAULT.contains(&plugin),
         }
+    }
+}
+
+/// An exporter's section as the host reads it: each key's value, or its default, or an
+/// error that names the key.
+struct Section<'a> {
+    name: &'a str,
+    settings: &'a BTreeMap<String, ConfigValue>,
+}
+
+impl Section<'_> {
+    fn bad(&self, key: &str, what: &str) -> String {
+        format!("[plugins.{}] {key}: {what}", self.name)
+    }
+
+    /// A whole number from `min` to `max`, `default` if unset.
+    fn number(&self, key: &str, default: u64, min: u64, max: u64) -> Result<u64, String> {
+        match self.settings.get(key) {
+            None => Ok(default),
+            Some(ConfigValue::Int(i)) if *i >= min as i64 && *i <= max as i64 => Ok(*i as u64),
+            Some(other) => Err(self.bad(
+                key,
+                &format!("expected a whole number from {min} to {max}, found {other:?}"),
+            )),
+        }
+    }
+
+    /// A list of names, as a list or as one comma-separated string.
+    fn list(&self, key: &str) -> Result<Option<Vec<String>>, String> {
+        match self.settings.get(key) {
+            None => Ok(None),
+            Some(ConfigValue::TextList(l)) => Ok(Some(l.clone())),
+            Some(ConfigValue::Text(t)) => Ok(Some(
+                t.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            )),
+            Some(other) => Err(self.bad(
+                key,
+                &format!(
+                    "expected a list of names (\"cpu,mem\" or [\"cpu\", \"mem\"]), found {other:?}"
+                ),
+            )),
+        }
+    }
+
+    /// `interval`: seconds, whole or not; the refresh if unset.
+    fn interval(&self, refresh: Duration) -> Result<Duration, String> {
+        Ok(match self.settings.get("interval") {
+            None => refresh,
+            Some(ConfigValue::Int(i)) if *i > 0 && *i <= 86_400 => Duration::from_secs(*i as u64),
+            Some(ConfigValue::Float(f)) if *f >= 0.1 && *f <= 86_400.0 => {
+                Duration::from_secs_f64(*f)
+            }
+            Some(other) => {
+                return Err(self.bad(
+                    "interval",
+                    &format!("expected seconds from 0.1 to 86400, found {other:?}"),
+                ));
+            }
+        })
+    }
+
+    /// `fields`: `plugin.field` entries, by plugin.
+    fn fields(&self) -> Result<BTreeMap<String, Vec<String>>, String> {
+        let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for entry in self.list("fields")?.unwrap_or_default() {
+            let Some((plugin, field)) = entry.split_once('.') else {
+                return Err(self.bad(
+                    "fields",
+                    &format!("{entry:?} is not plugin.field (e.g. \"cpu.total\")"),
+                ));
+            };
+            fields
+                .entry(plugin.to_string())
+                .or_default()
+                .push(field.to_string());
+        }
+        Ok(fields)
+    }
+
+    /// `retry_ms` and `max_retry_ms`, the second no less than the first.
+    fn retries(&self) -> Result<(u64, u64), String> {
+        let retry_ms = self.number("retry_ms", DEFAULT_RETRY_MS, 10, 3_600_000)?;
+        let max_retry_ms = self.number(
+            "max_retry_ms",
+            DEFAULT_MAX_RETRY_MS.max(retry_ms),
+            10,
+            86_400_000,
+        )?;
+        if max_retry_ms < retry_ms {
+            return Err(self.bad(
+                "max_retry_ms",
+                &format!(
+                    "{max_retry_ms} is less than retry_ms ({retry_ms}); the retries start at retry_ms and double up to max_retry_ms"
+                ),
+            ));
+        }
+        Ok((retry_ms, max_retry_ms))
+    }
+
+    /// `spill_dir`: an absolute path, below which this exporter gets a directory of its own.
+    fn spill_dir(&self) -> Result<Option<PathBuf>, String> {
+        Ok(match self.settings.get("spill_dir") {
+            None => None,
+            Some(ConfigValue::Text(t)) if Path::new(t).is_absolute() => {
+                Some(PathBuf::from(t).join(self.name))
+            }
+            Some(other) => {
+                return Err(self.bad(
+                    "spill_dir",
+                    &format!("expected an absolute directory path, found {other:?}"),
+                ));
+            }
+        })
+    }
+
+    /// `buffer_mb`, in bytes.
+    fn buffer_bytes(&self) -> Result<usize, String> {
+        Ok(match self.settings.get("buffer_mb") {
+            // A fraction of a MiB is allowed (a small machine, or a test of the spill).
+            Some(ConfigValue::Float(f)) if *f >= 0.001 && *f <= 65_536.0 => {
+                (*f * 1_048_576.0) as usize
+            }
+            Some(ConfigValue::Float(f)) => {
+                return Err(self.bad(
+                    "buffer_mb",
+                    &format!("expected MiB from 0.001 to 65536, found {f}"),
+                ));
+            }
+            _ => (self.number("buffer_mb", DEFAULT_BUFFER_MB, 1, 65_536)? << 20) as usize,
+        })
     }
 }
 

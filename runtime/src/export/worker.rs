@@ -70,69 +70,13 @@ impl Exporter {
         let spill_lock = take_spill_lock(&name, &settings, previous.as_ref())?;
         let meta_source = plugin.meta.source.clone();
         let counters = plugin.counters.clone();
-        let target = plugin
-            .sandbox
-            .settings
-            .iter()
-            .find(|(k, _)| k == "url" || k == "file")
-            .map(|(_, v)| match v {
-                ConfigValue::Text(t) => t.clone(),
-                other => format!("{other:?}"),
-            })
-            .unwrap_or_default();
-        let state = State {
-            kept: VecDeque::new(),
-            memory_bytes: 0,
-            disk_bytes: 0,
-            next_id: 0,
-            in_flight: 0,
-            last_taken: None,
-            retry_at: None,
-            backoff: settings.retry,
-            per_call: settings.batches_per_call,
-            failing: false,
-            spill_failing: false,
-            dropping: false,
-            trash: Vec::new(),
-            stop: false,
-            status: ExportStatus {
-                interval_ms: settings.interval.as_millis() as u64,
-                target,
-                ..ExportStatus::default()
-            },
-        };
+        let state = first_state(&settings, target_of(&plugin));
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             wake: Condvar::new(),
             alive: std::sync::atomic::AtomicBool::new(true),
         });
-        let status = {
-            let meta = plugin.meta.clone();
-            let counters = plugin.counters.clone();
-            let sandbox = plugin.sandbox.clone();
-            let version = plugin.version.clone();
-            let kind = plugin.kind;
-            let shared = shared.clone();
-            Arc::new(move || {
-                let running = shared.alive.load(std::sync::atomic::Ordering::Relaxed);
-                let mut status =
-                    PluginStatus::from_parts(&meta, kind, &version, &sandbox, &counters, running);
-                let state = shared.lock();
-                let mut export = state.status.clone();
-                export.buffered = state.kept.len() as u64;
-                export.buffered_bytes = state.memory_bytes + state.disk_bytes;
-                export.spilled = state
-                    .kept
-                    .iter()
-                    .filter(|k| matches!(k.held, Held::Disk(_)))
-                    .count() as u64;
-                export.retry_in_ms = state
-                    .retry_at
-                    .map(|at| at.saturating_duration_since(Instant::now()).as_millis() as u64);
-                status.export = Some(export);
-                status
-            }) as Arc<dyn Fn() -> PluginStatus + Send + Sync>
-        };
+        let status = status_of(&plugin, &shared);
         let thread = {
             let shared = shared.clone();
             let settings = settings.clone();
@@ -282,6 +226,77 @@ impl Drop for Exporter {
     }
 }
 
+/// Where an exporter sends, for its status: its `url` or `file` setting.
+fn target_of(plugin: &LoadedPlugin) -> String {
+    plugin
+        .sandbox
+        .settings
+        .iter()
+        .find(|(k, _)| k == "url" || k == "file")
+        .map(|(_, v)| match v {
+            ConfigValue::Text(t) => t.clone(),
+            other => format!("{other:?}"),
+        })
+        .unwrap_or_default()
+}
+
+/// A new exporter's buffer: empty, sending at once, with the full batches per call.
+fn first_state(settings: &ExportSettings, target: String) -> State {
+    State {
+        kept: VecDeque::new(),
+        memory_bytes: 0,
+        disk_bytes: 0,
+        next_id: 0,
+        in_flight: 0,
+        last_taken: None,
+        retry_at: None,
+        backoff: settings.retry,
+        per_call: settings.batches_per_call,
+        failing: false,
+        spill_failing: false,
+        dropping: false,
+        trash: Vec::new(),
+        stop: false,
+        status: ExportStatus {
+            interval_ms: settings.interval.as_millis() as u64,
+            target,
+            ..ExportStatus::default()
+        },
+    }
+}
+
+/// How an exporter's status is made: the plugin's, with its buffer's state.
+fn status_of(
+    plugin: &LoadedPlugin,
+    shared: &Arc<Shared>,
+) -> Arc<dyn Fn() -> PluginStatus + Send + Sync> {
+    let meta = plugin.meta.clone();
+    let counters = plugin.counters.clone();
+    let sandbox = plugin.sandbox.clone();
+    let version = plugin.version.clone();
+    let kind = plugin.kind;
+    let shared = shared.clone();
+    Arc::new(move || {
+        let running = shared.alive.load(std::sync::atomic::Ordering::Relaxed);
+        let mut status =
+            PluginStatus::from_parts(&meta, kind, &version, &sandbox, &counters, running);
+        let state = shared.lock();
+        let mut export = state.status.clone();
+        export.buffered = state.kept.len() as u64;
+        export.buffered_bytes = state.memory_bytes + state.disk_bytes;
+        export.spilled = state
+            .kept
+            .iter()
+            .filter(|k| matches!(k.held, Held::Disk(_)))
+            .count() as u64;
+        export.retry_in_ms = state
+            .retry_at
+            .map(|at| at.saturating_duration_since(Instant::now()).as_millis() as u64);
+        status.export = Some(export);
+        status
+    }) as Arc<dyn Fn() -> PluginStatus + Send + Sync>
+}
+
 /// The lock on exporter `name`'s spill directory, if it has one. A new version's directory
 /// is its predecessor's (named after the exporter): the lock is handed over, never let go
 /// in between (taking it anew would find the predecessor holding it).
@@ -413,38 +428,82 @@ fn empty_trash(shared: &Shared) {
     }
 }
 
+/// A batch to send, as the buffer holds it: in memory (its seq, time and tables) or spilled.
+enum Source {
+    Memory(u64, u64, Vec<Arc<PluginStats>>),
+    Disk(PathBuf),
+}
+
+/// The batches read for a call, and those that could not be.
+struct Read {
+    taken: Taken,
+    /// Spilled batches that no longer parse: to drop.
+    unreadable: Vec<u64>,
+    /// A spilled batch cannot be read now: it and the batches after it wait.
+    blocked: bool,
+}
+
 /// The oldest batches, up to the current batches per call, as the exporter gets them
 /// (files read back outside the lock). A file that no longer parses is dropped and counted;
 /// one that cannot be read now is left for the next try.
 fn take(name: &str, shared: &Shared, settings: &ExportSettings, hostname: &str) -> Option<Taken> {
-    enum Source {
-        Memory(u64, u64, Vec<Arc<PluginStats>>),
-        Disk(PathBuf),
-    }
-    let sources: Vec<(u64, Source)> = {
-        let mut state = shared.lock();
-        let sources: Vec<(u64, Source)> = state
-            .kept
-            .iter()
-            .take(state.per_call)
-            .map(|k| {
-                let source = match &k.held {
-                    Held::Memory {
-                        seq,
-                        unix_nanos,
-                        tables,
-                    } => Source::Memory(*seq, *unix_nanos, tables.clone()),
-                    Held::Disk(path) => Source::Disk(path.clone()),
-                };
-                (k.id, source)
-            })
-            .collect();
-        state.in_flight = sources.len();
-        sources
-    };
+    let sources = oldest(shared);
     if sources.is_empty() {
         return None;
     }
+    let Read {
+        taken,
+        unreadable,
+        blocked,
+    } = read_batches(name, sources, settings, hostname);
+    let mut state = shared.lock();
+    if !unreadable.is_empty() {
+        remove(&mut state, &unreadable);
+        state.status.dropped += unreadable.len() as u64;
+    }
+    state.in_flight = taken.ids.len();
+    if taken.batches.is_empty() {
+        if blocked {
+            // The oldest cannot be read now: try again after the backoff.
+            let reason = "spilled batches cannot be read now".to_string();
+            retry_later(name, &mut state, settings, reason);
+        }
+        return None;
+    }
+    Some(taken)
+}
+
+/// The oldest batches, up to the current batches per call, by id: counted in flight.
+fn oldest(shared: &Shared) -> Vec<(u64, Source)> {
+    let mut state = shared.lock();
+    let sources: Vec<(u64, Source)> = state
+        .kept
+        .iter()
+        .take(state.per_call)
+        .map(|k| {
+            let source = match &k.held {
+                Held::Memory {
+                    seq,
+                    unix_nanos,
+                    tables,
+                } => Source::Memory(*seq, *unix_nanos, tables.clone()),
+                Held::Disk(path) => Source::Disk(path.clone()),
+            };
+            (k.id, source)
+        })
+        .collect();
+    state.in_flight = sources.len();
+    sources
+}
+
+/// Builds the batches of memory and reads back those spilled, in order, with the schema of
+/// their plugins; stops at a spilled batch that cannot be read now.
+fn read_batches(
+    name: &str,
+    sources: Vec<(u64, Source)>,
+    settings: &ExportSettings,
+    hostname: &str,
+) -> Read {
     let mut schema: Vec<Schema> = Vec::new();
     let mut ids = Vec::new();
     let mut batches = Vec::new();
@@ -480,25 +539,15 @@ fn take(name: &str, shared: &Shared, settings: &ExportSettings, hostname: &str) 
         ids.push(id);
         batches.push(batch);
     }
-    let mut state = shared.lock();
-    if !unreadable.is_empty() {
-        remove(&mut state, &unreadable);
-        state.status.dropped += unreadable.len() as u64;
+    Read {
+        taken: Taken {
+            ids,
+            schema,
+            batches,
+        },
+        unreadable,
+        blocked,
     }
-    state.in_flight = ids.len();
-    if batches.is_empty() {
-        if blocked {
-            // The oldest cannot be read now: try again after the backoff.
-            let reason = "spilled batches cannot be read now".to_string();
-            retry_later(name, &mut state, settings, reason);
-        }
-        return None;
-    }
-    Some(Taken {
-        ids,
-        schema,
-        batches,
-    })
 }
 
 /// What a call's outcome does to the buffer: delivered batches leave it; retryable ones

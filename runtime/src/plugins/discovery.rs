@@ -263,6 +263,8 @@ mod tests {
         );
     }
 
+    // Long for its cases: one directory holding every kind of entry, scanned once, each
+    // checked in turn.
     #[test]
     fn every_entry_is_seen_and_refused_at_once_whatever_its_type() {
         let dir = tempfile::tempdir().expect("tempdir");

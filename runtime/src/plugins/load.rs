@@ -6,13 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Store, Trap};
 
-use crate::bindings::exporter::{Exporter, ExporterPre};
 use crate::bindings::input::glint::plugin::types::{Batch, ExportError, Schema};
-use crate::bindings::input::{Input, InputPre};
-use crate::bindings::output::{Output, OutputPre};
 use crate::bindings::{FieldInfo, PluginInfo, PluginKind, Table};
 use crate::plugins::engine::{EPOCH_PERIOD, GlintEngine};
 use crate::plugins::error::PluginError;
@@ -24,6 +20,11 @@ use crate::settings::config::Config;
 use crate::settings::limits::Limits;
 use crate::settings::manifest::Manifest;
 use crate::stats::snapshot::{PluginMeta, PluginSource};
+
+mod link;
+
+pub(crate) use link::Instance;
+use link::{Pre, link_component, wrong_world};
 
 /// A component bigger than this is not a monitoring plugin: the default ones are ~70 KB,
 /// and reading a huge file (each time it changes) would cost the host.
@@ -78,40 +79,6 @@ impl PluginFile {
 /// The contract revisions this host serves (`plugin-info.api-version`).
 pub const SUPPORTED_API_VERSIONS: &[u32] = &[1];
 
-/// A linked component of one of the worlds the host runs.
-enum Pre {
-    Input(InputPre<HostState>),
-    Output(OutputPre<HostState>),
-    Exporter(ExporterPre<HostState>),
-}
-
-/// A live instance of a `Pre`.
-pub(crate) enum Instance {
-    Input(Input),
-    Output(Output),
-    Exporter(Exporter),
-}
-
-impl Pre {
-    fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Instance> {
-        Ok(match self {
-            Pre::Input(pre) => Instance::Input(pre.instantiate(store)?),
-            Pre::Output(pre) => Instance::Output(pre.instantiate(store)?),
-            Pre::Exporter(pre) => Instance::Exporter(pre.instantiate(store)?),
-        })
-    }
-}
-
-impl Instance {
-    fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginInfo> {
-        match self {
-            Instance::Input(i) => i.call_describe(store),
-            Instance::Output(o) => o.call_describe(store),
-            Instance::Exporter(e) => e.call_describe(store),
-        }
-    }
-}
-
 /// A compiled, linked and handshaked plugin, ready to run.
 pub struct LoadedPlugin {
     pub meta: Arc<PluginMeta>,
@@ -127,25 +94,6 @@ pub struct LoadedPlugin {
     poisoned: bool,
 }
 
-/// The world a component implements, told from its exports: `update` (input), `render`
-/// (output) or `export` (exporter).
-fn world_of(
-    engine: &GlintEngine,
-    component: &wasmtime::component::Component,
-) -> Option<PluginKind> {
-    let ty = component.component_type();
-    let exports: Vec<&str> = ty.exports(&engine.engine).map(|(name, _)| name).collect();
-    if exports.contains(&"update") {
-        Some(PluginKind::Input)
-    } else if exports.contains(&"render") {
-        Some(PluginKind::Output)
-    } else if exports.contains(&"export") {
-        Some(PluginKind::Exporter)
-    } else {
-        None
-    }
-}
-
 /// Compiles (or loads from cache), links and handshakes a plugin of the input or output
 /// world, then instantiates it in its own sandbox. `file.label` names it in errors until
 /// the handshake gives its real name.
@@ -159,7 +107,7 @@ pub fn load(
     let component = engine.component(label, &file.bytes, &file.sha256)?;
     // Instantiation and the handshake run guest code: under a deadline like any call.
     let _busy = engine.busy();
-    let (pre, kind) = link(engine, label, &component)?;
+    let (pre, kind) = link_component(engine, label, &component)?;
     if let Some(manifest) = &file.manifest
         && manifest.kind != kind
     {
@@ -180,7 +128,7 @@ pub fn load(
         file,
         config,
     };
-    let (store, instance, info) = handshake(&linked, readings.clone(), counters.clone())?;
+    let (mut store, instance, info) = handshake(&linked, readings.clone(), counters.clone())?;
     let mut sandbox = Sandbox::resolve(
         config,
         &info.name,
@@ -227,71 +175,12 @@ struct Linked<'a> {
     config: &'a Config,
 }
 
-/// A plugin refused for implementing no world the host runs, or another than its manifest's.
-fn wrong_world(label: &str, reason: String) -> PluginError {
-    PluginError::WrongWorld {
-        name: label.to_string(),
-        reason,
-    }
-}
-
 /// A plugin refused at its handshake (or at its instantiation around it).
 fn handshake_refused(label: &str, reason: String) -> PluginError {
     PluginError::Handshake {
         name: label.to_string(),
         reason,
     }
-}
-
-/// Links a component to the WASI imports and to those of the world it implements (told from
-/// its exports): the linked component, and its world.
-fn link(
-    engine: &GlintEngine,
-    label: &str,
-    component: &wasmtime::component::Component,
-) -> Result<(Pre, PluginKind), PluginError> {
-    let linked = |e: wasmtime::Error| {
-        wrong_world(
-            label,
-            format!(
-                "{e:#}; build it with glint-sdk (export_input! or export_output_world!) against this glint's WIT"
-            ),
-        )
-    };
-    let mut linker = wasi_linker(engine).map_err(linked)?;
-    let kind = world_of(engine, component);
-    let pre = match kind {
-        Some(PluginKind::Input) => {
-            Input::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-                .map_err(linked)?;
-            let pre = linker.instantiate_pre(component).map_err(linked)?;
-            Pre::Input(InputPre::new(pre).map_err(linked)?)
-        }
-        Some(PluginKind::Output) => {
-            Output::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-                .map_err(linked)?;
-            let pre = linker.instantiate_pre(component).map_err(linked)?;
-            Pre::Output(OutputPre::new(pre).map_err(linked)?)
-        }
-        Some(PluginKind::Exporter) => {
-            Exporter::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-                .map_err(linked)?;
-            // Exporters send through wasi:http, which the host checks against their grants
-            // (see `host::HttpHooks`).
-            wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(linked)?;
-            let pre = linker.instantiate_pre(component).map_err(linked)?;
-            Pre::Exporter(ExporterPre::new(pre).map_err(linked)?)
-        }
-        None => {
-            return Err(wrong_world(
-                label,
-                "it exports none of `update` (input), `render` (output) or `export` (exporter); \
-                 build it with glint-sdk (export_input!, export_output_world! or export_exporter!)"
-                    .into(),
-            ));
-        }
-    };
-    Ok((pre, kind.unwrap_or(PluginKind::Input)))
 }
 
 /// Instantiates the plugin with nothing granted and asks it who it is (`describe`), under the
@@ -387,55 +276,6 @@ pub(crate) fn check_handshake(
             info.interfaces
         ));
     }
-    Ok(())
-}
-
-/// A linker with the WASI imports every Rust guest's std needs (wasi:cli, wasi:io, ...) even
-/// if it never uses them; the context behind them grants nothing (see HostState::new).
-pub(crate) fn wasi_linker(engine: &GlintEngine) -> wasmtime::Result<Linker<HostState>> {
-    let mut linker: Linker<HostState> = Linker::new(&engine.engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    restrict_name_lookups(&mut linker)?;
-    // Over wasi:io's waits: a guest blocked in one is in host code, out of the epoch's reach.
-    crate::plugins::blocking::add_to_linker(&mut linker)?;
-    Ok(linker)
-}
-
-/// The WASI name-lookup interface the host links (wasmtime-wasi 48's WIT, 0.2.12; guests
-/// built for any 0.2.x link to it).
-const NAME_LOOKUP: &str = "wasi:sockets/ip-name-lookup@0.2.12";
-
-/// Name lookups only of the host names a plugin was granted: otherwise a plugin that may
-/// reach nothing could still send data out in the names it asks a DNS server about.
-fn restrict_name_lookups(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::Host as _;
-    use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
-    use wasmtime_wasi::sockets::WasiSocketsView as _;
-    linker.allow_shadowing(true);
-    linker.instance(NAME_LOOKUP)?.func_wrap(
-        "resolve-addresses",
-        |mut store: wasmtime::StoreContextMut<'_, HostState>,
-         (network, name): (
-            wasmtime::component::Resource<wasmtime_wasi::p2::Network>,
-            String,
-        )| {
-            let state = store.data_mut();
-            if !state.grants.may_resolve(&name) {
-                let reason = format!("name lookup of {name:?} refused: not a granted host");
-                tracing::warn!(plugin = &*state.plugin, "{reason}");
-                state.grants.refusals.record(reason);
-                return Ok((Err(ErrorCode::AccessDenied),));
-            }
-            match state.sockets().resolve_addresses(network, name) {
-                Ok(stream) => Ok((Ok(stream),)),
-                Err(e) => match e.downcast() {
-                    Ok(code) => Ok((Err(code),)),
-                    Err(trap) => Err(trap),
-                },
-            }
-        },
-    )?;
-    linker.allow_shadowing(false);
     Ok(())
 }
 
@@ -571,31 +411,7 @@ impl LoadedPlugin {
         }
         let _busy = engine.busy();
         if self.poisoned {
-            let readings = readings
-                .clone()
-                .unwrap_or_else(|| self.store.data().readings.clone());
-            match instantiate(
-                engine,
-                &self.pre,
-                &name,
-                &self.sandbox,
-                readings,
-                counters.clone(),
-            ) {
-                Ok((store, instance)) => {
-                    self.store = store;
-                    self.instance = instance;
-                    self.poisoned = false;
-                    counters.restarts.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!("plugin {name} restarted");
-                }
-                Err(e) => {
-                    let reason = format!("cannot restart: {e}");
-                    tracing::error!("plugin {name} {reason}; quarantined");
-                    counters.health().quarantine(reason.clone());
-                    return Err(PluginError::Quarantined { name, reason });
-                }
-            }
+            self.restart(engine, readings.clone())?;
         }
         let started = Instant::now();
         let cpu_start = thread_cpu();
@@ -612,17 +428,66 @@ impl LoadedPlugin {
         let outcome = f(&self.instance, &mut self.store);
         self.store.data_mut().stats = None;
         let (wall, cpu) = (started.elapsed(), thread_cpu().saturating_sub(cpu_start));
-        let result = match outcome {
+        let result = self.settle(outcome, limits);
+        self.record(&result, wall, cpu, limits);
+        result
+    }
+
+    /// Replaces a poisoned instance with a fresh one (with `readings`, or the last call's); one
+    /// that cannot be made quarantines the plugin.
+    fn restart(
+        &mut self,
+        engine: &GlintEngine,
+        readings: Option<Arc<TickReadings>>,
+    ) -> Result<(), PluginError> {
+        let name = self.meta.name.clone();
+        let counters = self.counters.clone();
+        let readings = readings.unwrap_or_else(|| self.store.data().readings.clone());
+        match instantiate(
+            engine,
+            &self.pre,
+            &name,
+            &self.sandbox,
+            readings,
+            counters.clone(),
+        ) {
+            Ok((store, instance)) => {
+                self.store = store;
+                self.instance = instance;
+                self.poisoned = false;
+                counters.restarts.fetch_add(1, Ordering::Relaxed);
+                tracing::info!("plugin {name} restarted");
+                Ok(())
+            }
+            Err(e) => {
+                let reason = format!("cannot restart: {e}");
+                tracing::error!("plugin {name} {reason}; quarantined");
+                counters.health().quarantine(reason.clone());
+                Err(PluginError::Quarantined { name, reason })
+            }
+        }
+    }
+
+    /// The call's result from the guest's answer: an error it reports is the plugin's; a trap
+    /// poisons the instance and is told to the supervisor, which may restart or quarantine it.
+    fn settle<T>(
+        &mut self,
+        outcome: wasmtime::Result<Result<T, String>>,
+        limits: Limits,
+    ) -> Result<T, PluginError> {
+        let name = self.meta.name.clone();
+        match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(reason)) => Err(PluginError::Call {
-                name: name.clone(),
+                name,
                 reason: format!("reported an error: {reason}"),
             }),
             Err(trap) => {
                 let reason = explain_trap(&trap, &self.store, limits);
                 // After any trap the instance is poisoned: replaced before the next call.
                 self.poisoned = true;
-                match counters
+                match self
+                    .counters
                     .health()
                     .failed(Instant::now(), reason.clone(), true)
                 {
@@ -633,12 +498,22 @@ impl LoadedPlugin {
                     Verdict::Quarantined(why) => tracing::error!("plugin {name} {why}"),
                     Verdict::Continue => {}
                 }
-                Err(PluginError::Trapped {
-                    name: name.clone(),
-                    reason,
-                })
+                Err(PluginError::Trapped { name, reason })
             }
-        };
+        }
+    }
+
+    /// Counts a call that ran: its wall and CPU time against the budget (the supervisor may
+    /// throttle the plugin), an error, its duration and the memory the instance holds.
+    fn record<T>(
+        &self,
+        result: &Result<T, PluginError>,
+        wall: Duration,
+        cpu: Duration,
+        limits: Limits,
+    ) {
+        let name = &self.meta.name;
+        let counters = &self.counters;
         let trapped = matches!(result, Err(PluginError::Trapped { .. }));
         if let Some(reason) = counters
             .health()
@@ -655,7 +530,6 @@ impl LoadedPlugin {
         counters
             .memory_bytes
             .store(self.store.data().limits.memory() as u64, Ordering::Relaxed);
-        result
     }
 }
 

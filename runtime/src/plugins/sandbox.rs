@@ -12,9 +12,9 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 
 use crate::bindings::{Table, Value, wit_readings as wr};
 use crate::settings::config::Config;
-use crate::settings::grants::{Destination, Protocol};
+use crate::settings::grants::{Destination, GrantSettings, Protocol};
 use crate::settings::limits::{EXPORT_DEADLINE, LimitKey, Limits};
-use crate::settings::manifest::Manifest;
+use crate::settings::manifest::{Capabilities, Manifest};
 
 /// How long finding which address of a granted name answers may take: a LAN or loopback
 /// target answers in milliseconds; past this the first address is used, and the request's own
@@ -406,59 +406,8 @@ impl Sandbox {
         let mut limits = cap;
         let mut notes = Vec::new();
         if let Some(m) = manifest {
-            let asked = &m.capabilities;
-            let granted_network = grant.network.clone().unwrap_or_default();
-            for ask in &asked.network {
-                match Destination::parse(&ask.destination) {
-                    Ok(d) if granted_network.contains(&ask.destination) => grants.network.push(d),
-                    _ => grants.denied.push(format!("network {}", ask.destination)),
-                }
-            }
-            if let Some(dir) = &asked.directory {
-                if grant.directory.as_deref() == Some(dir.path.as_str()) {
-                    grants.directory = Some(PathBuf::from(&dir.path));
-                } else {
-                    grants.denied.push(format!("directory {}", dir.path));
-                }
-            }
-            let granted_env = grant.env.clone().unwrap_or_default();
-            for ask in &asked.env {
-                if granted_env.contains(&ask.name) {
-                    grants.env.push(ask.name.clone());
-                } else {
-                    grants.denied.push(format!("env {}", ask.name));
-                }
-            }
-            if asked.process_cmdlines.is_some() {
-                grants.process_cmdlines = grant.process_cmdlines == Some(true);
-                if !grants.process_cmdlines {
-                    grants.denied.push("process_cmdlines".into());
-                }
-            }
-            if asked.process_users.is_some() {
-                grants.process_users = grant.process_users == Some(true);
-                if !grants.process_users {
-                    grants.denied.push("process_users".into());
-                }
-            }
-            // A manifest may ask for less than allowed, never more.
-            let asked_limits = m.limits.over(cap);
-            limits = Limits {
-                memory: asked_limits.memory.min(cap.memory),
-                deadline: asked_limits.deadline.min(cap.deadline),
-                cpu_budget: asked_limits.cpu_budget.min(cap.cpu_budget),
-                max_rows: asked_limits.max_rows.min(cap.max_rows),
-                max_table_bytes: asked_limits.max_table_bytes.min(cap.max_table_bytes),
-                log_lines_per_minute: asked_limits
-                    .log_lines_per_minute
-                    .min(cap.log_lines_per_minute),
-            };
-            if asked_limits != limits {
-                notes.push(format!(
-                    "asked for more than allowed ({:?}); raise it in [plugins.{name}.limits]",
-                    m.limits
-                ));
-            }
+            grant_asked(&m.capabilities, &grant, &mut grants);
+            limits = limits_asked(m, cap, name, &mut notes);
             settings.extend(m.config.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         if let Some(section) = section {
@@ -474,6 +423,68 @@ impl Sandbox {
             notes,
         }
     }
+}
+
+/// Grants what a manifest asks for as far as the operator's `grant` allows; the rest is listed
+/// in `grants.denied`, as the manifest names it.
+fn grant_asked(asked: &Capabilities, grant: &GrantSettings, grants: &mut Grants) {
+    let granted_network = grant.network.clone().unwrap_or_default();
+    for ask in &asked.network {
+        match Destination::parse(&ask.destination) {
+            Ok(d) if granted_network.contains(&ask.destination) => grants.network.push(d),
+            _ => grants.denied.push(format!("network {}", ask.destination)),
+        }
+    }
+    if let Some(dir) = &asked.directory {
+        if grant.directory.as_deref() == Some(dir.path.as_str()) {
+            grants.directory = Some(PathBuf::from(&dir.path));
+        } else {
+            grants.denied.push(format!("directory {}", dir.path));
+        }
+    }
+    let granted_env = grant.env.clone().unwrap_or_default();
+    for ask in &asked.env {
+        if granted_env.contains(&ask.name) {
+            grants.env.push(ask.name.clone());
+        } else {
+            grants.denied.push(format!("env {}", ask.name));
+        }
+    }
+    if asked.process_cmdlines.is_some() {
+        grants.process_cmdlines = grant.process_cmdlines == Some(true);
+        if !grants.process_cmdlines {
+            grants.denied.push("process_cmdlines".into());
+        }
+    }
+    if asked.process_users.is_some() {
+        grants.process_users = grant.process_users == Some(true);
+        if !grants.process_users {
+            grants.denied.push("process_users".into());
+        }
+    }
+}
+
+/// The limits plugin `name`'s manifest asks for, none above `cap`; asking for more is noted.
+fn limits_asked(m: &Manifest, cap: Limits, name: &str, notes: &mut Vec<String>) -> Limits {
+    // A manifest may ask for less than allowed, never more.
+    let asked_limits = m.limits.over(cap);
+    let limits = Limits {
+        memory: asked_limits.memory.min(cap.memory),
+        deadline: asked_limits.deadline.min(cap.deadline),
+        cpu_budget: asked_limits.cpu_budget.min(cap.cpu_budget),
+        max_rows: asked_limits.max_rows.min(cap.max_rows),
+        max_table_bytes: asked_limits.max_table_bytes.min(cap.max_table_bytes),
+        log_lines_per_minute: asked_limits
+            .log_lines_per_minute
+            .min(cap.log_lines_per_minute),
+    };
+    if asked_limits != limits {
+        notes.push(format!(
+            "asked for more than allowed ({:?}); raise it in [plugins.{name}.limits]",
+            m.limits
+        ));
+    }
+    limits
 }
 
 #[cfg(test)]

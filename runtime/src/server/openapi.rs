@@ -229,7 +229,6 @@ async fn openapi() -> axum::response::Response {
     ))
 }
 
-/// The OpenAPI 3.0 document of every route.
 /// The names the API uses for its own routes under /api/3 (`all`, `plugins`, `events`...):
 /// a plugin named so would be hidden behind the route, so the loader refuses those names.
 pub fn reserved_names() -> Vec<String> {
@@ -245,59 +244,13 @@ pub fn reserved_names() -> Vec<String> {
     names
 }
 
+/// The OpenAPI 3.0 document of every route.
 pub fn document() -> Json {
-    let error = json!({"$ref": "#/components/responses/Error"});
     let mut paths = Map::new();
     for route in ROUTES {
-        let params: Vec<Json> = PARAMS
-            .iter()
-            .filter(|(name, _)| {
-                route.path.contains(&format!("{{{name}}}")) || route.path.contains(&format!("{{*{name}}}"))
-            })
-            .map(|(name, description)| {
-                json!({"name": name, "in": "path", "required": true, "description": description,
-                       "schema": if *name == "n" { json!({"type": "integer", "minimum": 0}) } else { json!({"type": "string"}) }})
-            })
-            .collect();
-        let mut parameters = params;
-        if route.answers == "json" && route.path.contains("{plugin}") || route.path == "/api/3/all"
-        {
-            parameters.push(json!({"name": "views", "in": "query", "required": false,
-                "description": "false leaves `views` out.", "schema": {"type": "boolean", "default": true}}));
-        }
-        if route.answers == "sse" || route.answers == "ws" {
-            parameters.push(json!({"name": "plugins", "in": "query", "required": false,
-                "description": "Comma-separated plugin names: only their tick events, with their stats.",
-                "schema": {"type": "string"}}));
-        }
-        let ok = match route.answers {
-            "sse" => {
-                json!({"description": "A stream of events.", "content": {"text/event-stream": {"schema": {"type": "string"}}}})
-            }
-            "ws" => {
-                json!({"description": "Switching to the WebSocket protocol (send an upgrade request)."})
-            }
-            "any" => {
-                json!({"description": "The output plugin's answer, with its content type.", "content": {"*/*": {"schema": {"type": "string"}}}})
-            }
-            _ if route.path.starts_with("/api/3/{plugin}")
-                || route.path.starts_with("/api/3/all") =>
-            {
-                json!({"description": "The APIv3 envelope.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}})
-            }
-            _ => json!({"description": "JSON.", "content": {"application/json": {"schema": {}}}}),
-        };
-        let mut responses = Map::new();
-        responses.insert(if route.answers == "ws" { "101" } else { "200" }.into(), ok);
-        for code in ["400", "401", "404"] {
-            responses.insert(code.into(), error.clone());
-        }
         // OpenAPI writes a catch-all as a plain parameter.
         let path = route.path.replace("{*", "{");
-        paths.insert(
-            path,
-            json!({route.method: {"summary": route.summary, "parameters": parameters, "responses": responses}}),
-        );
+        paths.insert(path, json!({route.method: operation(route)}));
     }
     json!({
         "openapi": "3.0.3",
@@ -307,29 +260,91 @@ pub fn document() -> Json {
             "description": "glint's REST API: Glances' APIv3 envelope over stats rendered by sandboxed WebAssembly plugins. Errors are JSON {status, message}. With a password set, every route but /api/3/status needs HTTP basic auth.",
         },
         "paths": paths,
-        "components": {
-            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
-            "schemas": {
-                "Envelope": {
-                    "type": "object",
-                    "required": ["metadata", "stats"],
-                    "properties": {
-                        "metadata": {"type": "object", "required": ["api_version", "source", "plugin_name", "plugin_key"], "properties": {
-                            "api_version": {"type": "integer", "enum": [3]},
-                            "source": {"type": "string", "enum": ["lib", "history"]},
-                            "plugin_name": {"type": "string"},
-                            "plugin_key": {"type": "string", "nullable": true},
-                        }},
-                        "stats": {"type": "array", "items": {}},
-                        "views": {"type": "array", "items": {}},
-                    },
-                },
-                "Error": {"type": "object", "required": ["status", "message"], "properties": {
-                    "status": {"type": "integer"}, "message": {"type": "string"}}},
-            },
-            "responses": {"Error": {"description": "An error.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
-        },
+        "components": components(),
         "security": [{"basic": []}, {}],
+    })
+}
+
+/// What the document says of one route: its summary, parameters and responses.
+fn operation(route: &Route) -> Json {
+    let error = json!({"$ref": "#/components/responses/Error"});
+    let parameters = parameters(route);
+    let ok = ok_response(route);
+    let mut responses = Map::new();
+    responses.insert(if route.answers == "ws" { "101" } else { "200" }.into(), ok);
+    for code in ["400", "401", "404"] {
+        responses.insert(code.into(), error.clone());
+    }
+    json!({"summary": route.summary, "parameters": parameters, "responses": responses})
+}
+
+/// A route's parameters: those of its path, then the query parameters it takes.
+fn parameters(route: &Route) -> Vec<Json> {
+    let mut parameters: Vec<Json> = PARAMS
+        .iter()
+        .filter(|(name, _)| {
+            route.path.contains(&format!("{{{name}}}")) || route.path.contains(&format!("{{*{name}}}"))
+        })
+        .map(|(name, description)| {
+            json!({"name": name, "in": "path", "required": true, "description": description,
+                   "schema": if *name == "n" { json!({"type": "integer", "minimum": 0}) } else { json!({"type": "string"}) }})
+        })
+        .collect();
+    if route.answers == "json" && route.path.contains("{plugin}") || route.path == "/api/3/all" {
+        parameters.push(json!({"name": "views", "in": "query", "required": false,
+            "description": "false leaves `views` out.", "schema": {"type": "boolean", "default": true}}));
+    }
+    if route.answers == "sse" || route.answers == "ws" {
+        parameters.push(json!({"name": "plugins", "in": "query", "required": false,
+            "description": "Comma-separated plugin names: only their tick events, with their stats.",
+            "schema": {"type": "string"}}));
+    }
+    parameters
+}
+
+/// What a route answers when all goes well.
+fn ok_response(route: &Route) -> Json {
+    match route.answers {
+        "sse" => {
+            json!({"description": "A stream of events.", "content": {"text/event-stream": {"schema": {"type": "string"}}}})
+        }
+        "ws" => {
+            json!({"description": "Switching to the WebSocket protocol (send an upgrade request)."})
+        }
+        "any" => {
+            json!({"description": "The output plugin's answer, with its content type.", "content": {"*/*": {"schema": {"type": "string"}}}})
+        }
+        _ if route.path.starts_with("/api/3/{plugin}") || route.path.starts_with("/api/3/all") => {
+            json!({"description": "The APIv3 envelope.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}})
+        }
+        _ => json!({"description": "JSON.", "content": {"application/json": {"schema": {}}}}),
+    }
+}
+
+/// The document's shared parts: the auth scheme, the envelope and error schemas, and the
+/// error response.
+fn components() -> Json {
+    json!({
+        "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+        "schemas": {
+            "Envelope": {
+                "type": "object",
+                "required": ["metadata", "stats"],
+                "properties": {
+                    "metadata": {"type": "object", "required": ["api_version", "source", "plugin_name", "plugin_key"], "properties": {
+                        "api_version": {"type": "integer", "enum": [3]},
+                        "source": {"type": "string", "enum": ["lib", "history"]},
+                        "plugin_name": {"type": "string"},
+                        "plugin_key": {"type": "string", "nullable": true},
+                    }},
+                    "stats": {"type": "array", "items": {}},
+                    "views": {"type": "array", "items": {}},
+                },
+            },
+            "Error": {"type": "object", "required": ["status", "message"], "properties": {
+                "status": {"type": "integer"}, "message": {"type": "string"}}},
+        },
+        "responses": {"Error": {"description": "An error.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
     })
 }
 

@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod config;
 pub mod file;
+pub mod file_config;
 pub mod grants;
 pub mod limits;
 pub mod manifest;
+pub mod thresholds;

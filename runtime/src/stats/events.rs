@@ -137,12 +137,15 @@ impl Event {
     }
 }
 
+/// An event's renderings by filter (the list of plugins asked for), each made once.
+type Renderings = HashMap<Vec<String>, Arc<OnceLock<Option<Rendered>>>>;
+
 /// An event as the hub sends it, shared by every subscriber with its renderings: one per
 /// filter, made by the first subscriber that asks, so a hundred subscribers of one filter
 /// cost one rendering and hold the same bytes.
 pub struct Sent {
     pub event: Event,
-    renderings: Mutex<HashMap<Vec<String>, Arc<OnceLock<Option<Rendered>>>>>,
+    renderings: Mutex<Renderings>,
 }
 
 impl Sent {

@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
+use wasmtime::component::Component;
+
 use crate::plugins::engine::GlintEngine;
-use crate::plugins::load::PluginFile;
+use crate::plugins::load::{LoadedPlugin, PluginFile};
 use crate::plugins::readings::TickReadings;
 use crate::plugins::sandbox::Sandbox;
 use crate::settings::config::Config;
@@ -68,6 +70,23 @@ pub fn check(
         Ok(c) => c,
         Err(e) => return refuse(text, e.to_string()),
     };
+    write_interface(&mut text, engine, &component);
+    write_manifest(&mut text, &file);
+    let readings = Arc::new(TickReadings::new(
+        Arc::new(host_collectors::Source::live()),
+        Arc::from(Vec::new()),
+    ));
+    let plugin = match crate::plugins::load::load(engine, &file, config, readings) {
+        Ok(p) => p,
+        Err(e) => return refuse(text, e.to_string()),
+    };
+    write_loaded(&mut text, &file, &plugin);
+    let _ = writeln!(text, "\nglint would load it.");
+    Report { text, loads: true }
+}
+
+/// The component's exports, and its imports with what each lets it reach.
+fn write_interface(text: &mut String, engine: &GlintEngine, component: &Component) {
     let ty = component.component_type();
     let imports: Vec<&str> = ty.imports(&engine.engine).map(|(n, _)| n).collect();
     let exports: Vec<&str> = ty.exports(&engine.engine).map(|(n, _)| n).collect();
@@ -83,6 +102,10 @@ pub fn check(
             }
         }
     }
+}
+
+/// The manifest's kind and version and what it asks for, or that there is none.
+fn write_manifest(text: &mut String, file: &PluginFile) {
     match &file.manifest {
         None => {
             let _ = writeln!(
@@ -109,14 +132,11 @@ pub fn check(
             }
         }
     }
-    let readings = Arc::new(TickReadings::new(
-        Arc::new(host_collectors::Source::live()),
-        Arc::from(Vec::new()),
-    ));
-    let plugin = match crate::plugins::load::load(engine, &file, config, readings) {
-        Ok(p) => p,
-        Err(e) => return refuse(text, e.to_string()),
-    };
+}
+
+/// The loaded plugin: its handshake, what this config grants and denies it, its limits and
+/// notes.
+fn write_loaded(text: &mut String, file: &PluginFile, plugin: &LoadedPlugin) {
     let meta = &plugin.meta;
     let _ = writeln!(
         text,
@@ -172,6 +192,4 @@ pub fn check(
             meta.name
         );
     }
-    let _ = writeln!(text, "\nglint would load it.");
-    Report { text, loads: true }
 }

@@ -58,6 +58,10 @@ const EXPORT_FILES: &[(&str, &str)] = &[
         include_str!("../../../guest-plugins/sdk/src/export/prometheus/tests.rs"),
     ),
     (
+        "src/export/prometheus/tests/names.rs",
+        include_str!("../../../guest-plugins/sdk/src/export/prometheus/tests/names.rs"),
+    ),
+    (
         "src/export/file.rs",
         include_str!("../../../guest-plugins/sdk/src/export/file.rs"),
     ),

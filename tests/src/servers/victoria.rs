@@ -27,8 +27,9 @@ const VICTORIA: &str = "VictoriaMetrics (`victoria-metrics`, from the Debian pac
 ///
 /// New data becomes visible to queries after a flush: the helpers call
 /// `/internal/force_flush` first, and even then it can take about a second, so wait with
-/// [`wait_for`](super::wait_for) on [`Victoria::export`] or [`Victoria::series`] (a new name shows in
-/// [`Victoria::names`] before its samples do, and an instant [`Victoria::query`] can lag more).
+/// [`wait_for`](super::wait_for) on [`Victoria::export`] or [`Victoria::series`] (a new name
+/// shows in [`Victoria::names`] before its samples do, and an instant [`Victoria::query`] can
+/// lag more).
 pub struct Victoria {
     pub process: Process,
     pub http_port: u16,

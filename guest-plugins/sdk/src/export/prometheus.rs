@@ -234,9 +234,6 @@ struct Planned {
 
 /// Adds one plugin's families and samples.
 fn add_plugin(families: &mut Families, plugin: &str, table: &Table, fields: &[FieldInfo]) {
-    let info = |column: &str| fields.iter().find(|f| f.name == column);
-    let is_rate = |column: &str| info(column).is_some_and(|f| f.is_rate);
-
     let key = match &table.key {
         None => None,
         Some(key) => match table.columns.iter().position(|c| c == key) {
@@ -246,12 +243,55 @@ fn add_plugin(families: &mut Families, plugin: &str, table: &Table, fields: &[Fi
             None => return,
         },
     };
-    let key_label = key.as_ref().map(|(_, name)| name.as_str());
+    let (labels, planned) = plan_columns(plugin, table, fields, key.as_ref());
+
+    // The info family claims its name before the columns do, so a numeric column that
+    // happens to be called `info` cannot take the labels' place.
+    let info_family = if labels.is_empty() {
+        None
+    } else {
+        families.add(
+            metric_name(plugin, "info", Unit::None, Kind::Gauge),
+            format!("Text fields of the {plugin} plugin, as labels; the value is always 1."),
+            Kind::Gauge,
+        )
+    };
+    // Two columns that map to one metric name (`a.b` and `a_b`): the first keeps it, the
+    // other is skipped, since one name cannot carry two families.
+    let metrics: Vec<(usize, usize, Option<u32>)> = planned
+        .into_iter()
+        .filter_map(|p| {
+            families
+                .add(p.name, p.help, p.kind)
+                .map(|family| (p.column, family, p.divisor))
+        })
+        .collect();
+    add_rows(
+        families,
+        table,
+        key.as_ref(),
+        &labels,
+        info_family,
+        &metrics,
+    );
+}
+
+/// What to export of a plugin's table, but for its `key` column (index, label name): the text
+/// columns as labels of its info family (index, label name), the numeric ones as families.
+fn plan_columns(
+    plugin: &str,
+    table: &Table,
+    fields: &[FieldInfo],
+    key: Option<&(usize, String)>,
+) -> (Vec<(usize, String)>, Vec<Planned>) {
+    let info = |column: &str| fields.iter().find(|f| f.name == column);
+    let is_rate = |column: &str| info(column).is_some_and(|f| f.is_rate);
+    let key_label = key.map(|(_, name)| name.as_str());
 
     let mut labels: Vec<(usize, String)> = Vec::new();
     let mut planned: Vec<Planned> = Vec::new();
     for (index, column) in table.columns.iter().enumerate() {
-        if key.as_ref().is_some_and(|(k, _)| *k == index) || column == TIME_SINCE_UPDATE {
+        if key.is_some_and(|(k, _)| *k == index) || column == TIME_SINCE_UPDATE {
             continue;
         }
         // The delta and the rate of a counter: Prometheus derives both from the raw
@@ -301,34 +341,25 @@ fn add_plugin(families: &mut Families, plugin: &str, table: &Table, fields: &[Fi
         });
     }
 
-    // The info family claims its name before the columns do, so a numeric column that
-    // happens to be called `info` cannot take the labels' place.
-    let info_family = if labels.is_empty() {
-        None
-    } else {
-        families.add(
-            metric_name(plugin, "info", Unit::None, Kind::Gauge),
-            format!("Text fields of the {plugin} plugin, as labels; the value is always 1."),
-            Kind::Gauge,
-        )
-    };
-    // Two columns that map to one metric name (`a.b` and `a_b`): the first keeps it, the
-    // other is skipped, since one name cannot carry two families.
-    let metrics: Vec<(usize, usize, Option<u32>)> = planned
-        .into_iter()
-        .filter_map(|p| {
-            families
-                .add(p.name, p.help, p.kind)
-                .map(|family| (p.column, family, p.divisor))
-        })
-        .collect();
+    (labels, planned)
+}
 
+/// The samples of a plugin's rows: one for each of `metrics` (column, family, divisor), and
+/// one of `info_family` with the row's text `labels`; each labelled with the row's `key`.
+fn add_rows(
+    families: &mut Families,
+    table: &Table,
+    key: Option<&(usize, String)>,
+    labels: &[(usize, String)],
+    info_family: Option<usize>,
+    metrics: &[(usize, usize, Option<u32>)],
+) {
     // A record plugin has one row; should a table without a key have more, they could not
     // be told apart, so only the first is exported.
     let row_count = if key.is_some() { table.rows.len() } else { 1 };
     let mut seen_keys = HashSet::new();
     for row in table.rows.iter().take(row_count) {
-        let key_labels = match &key {
+        let key_labels = match key {
             None => String::new(),
             Some((index, name)) => {
                 // A row without a key value cannot be told apart from the others.
@@ -342,28 +373,12 @@ fn add_plugin(families: &mut Families, plugin: &str, table: &Table, fields: &[Fi
                 format!("{name}=\"{}\"", escape_label_value(&value))
             }
         };
-        if let Some(family) = info_family {
-            let mut all = key_labels.clone();
-            let mut any = false;
-            for (index, name) in &labels {
-                let Some(value) = row
-                    .get(*index)
-                    .and_then(label_value)
-                    .filter(|v| v.chars().count() <= MAX_LABEL_CHARS)
-                else {
-                    continue;
-                };
-                if !all.is_empty() {
-                    all.push(',');
-                }
-                all.push_str(&format!("{name}=\"{}\"", escape_label_value(&value)));
-                any = true;
-            }
-            if any {
-                families.list[family].samples.push((all, "1".to_string()));
-            }
+        if let Some(family) = info_family
+            && let Some(all) = info_labels(row, &key_labels, labels)
+        {
+            families.list[family].samples.push((all, "1".to_string()));
         }
-        for &(index, family, divisor) in &metrics {
+        for &(index, family, divisor) in metrics {
             if let Some(value) = row.get(index).and_then(|v| sample_value(v, divisor)) {
                 families.list[family]
                     .samples
@@ -371,6 +386,28 @@ fn add_plugin(families: &mut Families, plugin: &str, table: &Table, fields: &[Fi
             }
         }
     }
+}
+
+/// The labels of a row's info sample: its `key_labels`, then each text column of `labels`
+/// whose value is short enough to be one; none if no text column has such a value.
+fn info_labels(row: &[Value], key_labels: &str, labels: &[(usize, String)]) -> Option<String> {
+    let mut all = key_labels.to_string();
+    let mut any = false;
+    for (index, name) in labels {
+        let Some(value) = row
+            .get(*index)
+            .and_then(label_value)
+            .filter(|v| v.chars().count() <= MAX_LABEL_CHARS)
+        else {
+            continue;
+        };
+        if !all.is_empty() {
+            all.push(',');
+        }
+        all.push_str(&format!("{name}=\"{}\"", escape_label_value(&value)));
+        any = true;
+    }
+    any.then_some(all)
 }
 
 /// A column's HELP: its description (and how its value was converted), or a generated one
