@@ -393,3 +393,29 @@ fn read_to_lagged(stream: &mut std::net::TcpStream) -> Value {
     }
     panic!("the stuck subscriber was never told it lagged");
 }
+
+#[test]
+fn subscribers_past_the_most_glint_serves_are_told_503_and_a_closed_one_frees_its_place() {
+    let server = server(&[]);
+    // glint serves 256 event subscribers at once (server/backlog.rs, MAX_SUBSCRIBERS).
+    let mut held: Vec<_> = (0..256)
+        .map(|_| subscribe(&server, "/api/3/events?plugins=cpu"))
+        .collect();
+    let (status, content_type) = glint_tests::api::sse_head(&server, "/api/3/events");
+    assert_eq!(status, 503, "the 257th subscriber");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    drop(held.pop());
+    // The place comes back once glint sees the connection closed (its next write fails).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = glint_tests::api::sse_head(&server, "/api/3/events?plugins=cpu");
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no place came back: {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -45,6 +45,16 @@ pub fn lock_path(dir: &Path) -> PathBuf {
 /// directory cannot be made, a file system without locks), the exporter runs unlocked,
 /// said once: spilling reports its own failures, and a lock is no reason to lose batches.
 pub fn acquire(name: &str, dir: &Path) -> Result<Option<SpillLock>, SpillDirInUse> {
+    // One lock file per directory however its path is spelled (`/srv/spill` a link to
+    // `/var/spill`, `/var//spill`): its real path names the lock (its parent's, with its
+    // name, while it does not exist yet).
+    let real = std::fs::canonicalize(dir).or_else(|_| {
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let _ = std::fs::create_dir_all(parent);
+        std::fs::canonicalize(parent).map(|p| p.join(dir.file_name().unwrap_or_default()))
+    });
+    let real = real.unwrap_or_else(|_| dir.to_path_buf());
+    let dir = real.as_path();
     let path = lock_path(dir);
     let unlocked = |why: String| -> Result<Option<SpillLock>, SpillDirInUse> {
         tracing::warn!(
@@ -112,6 +122,24 @@ fn holder(file: &mut File) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directory_spelled_another_way_is_the_same_lock() {
+        let base = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let real = base.path().join("var");
+        std::fs::create_dir_all(real.join("csv")).unwrap_or_else(|e| panic!("{e}"));
+        let link = base.path().join("srv");
+        std::os::unix::fs::symlink(&real, &link).unwrap_or_else(|e| panic!("{e}"));
+        let _first = acquire("csv", &real.join("csv")).unwrap_or_else(|e| panic!("{e}"));
+        for other in [link.join("csv"), base.path().join("var//csv")] {
+            assert!(
+                acquire("csv", &other).is_err(),
+                "{} took a second lock on {}",
+                other.display(),
+                real.display()
+            );
+        }
+    }
 
     #[test]
     fn a_second_holder_is_refused_naming_the_directory_and_the_pid() {

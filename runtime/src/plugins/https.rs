@@ -47,10 +47,6 @@ pub enum TrustError {
     )]
     Read { path: String, reason: String },
     #[error(
-        "the CA file {path} is {size} bytes, more than a CA bundle's {MAX_CA_FILE_BYTES}; give the PEM file of the CA that signed the target's certificate"
-    )]
-    TooBig { path: String, size: u64 },
-    #[error(
         "the CA file {path} holds no certificate; give the CA's certificate in PEM form (-----BEGIN CERTIFICATE-----)"
     )]
     Empty { path: String },
@@ -93,15 +89,12 @@ pub fn public_trust() -> Result<Arc<ClientConfig>, String> {
 /// target's certificate a private CA signed (an internal InfluxDB...).
 pub fn trust_with(ca_file: &Path) -> Result<Arc<ClientConfig>, TrustError> {
     let path = ca_file.display().to_string();
-    let read = |e: std::io::Error| TrustError::Read {
-        path: path.clone(),
-        reason: e.to_string(),
-    };
-    let size = std::fs::metadata(ca_file).map_err(&read)?.len();
-    if size > MAX_CA_FILE_BYTES {
-        return Err(TrustError::TooBig { path, size });
-    }
-    let pem = std::fs::read(ca_file).map_err(&read)?;
+    // Read as plugin files are: a FIFO or a device under its name is refused, not waited on.
+    let pem = crate::settings::file::read_regular(ca_file, MAX_CA_FILE_BYTES, "a CA file")
+        .map_err(|e| TrustError::Read {
+            path: path.clone(),
+            reason: e.fault.to_string(),
+        })?;
     let mut roots = public_roots();
     let public = roots.roots.len();
     for (i, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {

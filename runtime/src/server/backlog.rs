@@ -42,6 +42,12 @@ impl Form {
 /// glint stops.
 pub(super) type Backlog = mpsc::UnboundedReceiver<Bytes>;
 
+/// Event subscribers at once, SSE and WebSocket together: each may hold its byte cap
+/// (`[server] subscriber_buffer_kb`, 256 KiB by default) while it does not read, so 256 of
+/// them hold at most 64 MiB; a monitor has a few dashboards, not hundreds. One more is
+/// answered 503.
+pub(super) const MAX_SUBSCRIBERS: usize = 256;
+
 /// Subscribes to the hub now (no event is missed between the request and the first read) and
 /// forwards what `plugins` asks for, in `form`, on a task of its own until the backlog is
 /// dropped. `cap`: the bytes it may hold for a client that does not read.

@@ -138,6 +138,9 @@ pub(super) struct Guard<S> {
     head_timeout: Duration,
     /// Heads handed to hyper on this connection.
     heads: u64,
+    /// A head asked to switch protocols: the connection is not HTTP any more once hyper
+    /// answers it `101`, and stays HTTP (every later head checked) if it answers otherwise.
+    upgrade_pending: bool,
     mode: Mode,
     link: Link,
 }
@@ -146,8 +149,8 @@ pub(super) struct Guard<S> {
 enum Mode {
     /// Request heads, and the bodies their Content-Length announces.
     Heads,
-    /// After a request that asks to switch protocols (a WebSocket): what follows is not
-    /// HTTP. Should the switch be refused, hyper reads the connection's later heads unchecked.
+    /// After hyper switched protocols (`101` to a WebSocket's request): what follows is not
+    /// HTTP.
     PassThrough,
     /// A head was refused: after the stand-in, what the client sends is dropped.
     Refused,
@@ -164,6 +167,7 @@ impl<S> Guard<S> {
             deadline: None,
             head_timeout: HEAD_TIMEOUT,
             heads: 0,
+            upgrade_pending: false,
             mode: Mode::Heads,
             link: Link::default(),
         }
@@ -180,14 +184,32 @@ impl<S> Guard<S> {
             self.body_left -= n as u64;
             return true;
         }
+        // Empty lines between requests (some clients end a body with one) are no head, and
+        // hyper skips them: dropped here, so they neither start a head's deadline nor fill
+        // the buffer.
+        let blank = self
+            .inbox
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        if blank > 0 {
+            self.inbox.drain(..blank);
+            self.scanned = 0;
+            if self.inbox.is_empty() {
+                return false;
+            }
+        }
         // Parsed at its first bytes (what is not HTTP at all is refused at once), then again
-        // only when a line feed arrives: a head ends with one, and without it a parse finds
-        // the same. A head trickling in byte by byte is not parsed once per byte.
+        // only when the new bytes may end it (an empty line: `\n\n` or `\n\r\n`, counted
+        // from 2 bytes before them): a head trickling in line by line is not parsed again at
+        // each line, which made a 32 KiB head cost a megabyte of parsing.
         let fresh = self.scanned == 0
             || self
                 .inbox
-                .get(self.scanned..)
-                .is_some_and(|new| new.contains(&b'\n'));
+                .get(self.scanned.saturating_sub(2)..)
+                .is_some_and(|new| {
+                    new.windows(2).any(|w| w == b"\n\n") || new.windows(3).any(|w| w == b"\n\r\n")
+                });
         let head = if fresh {
             inspect(&self.inbox)
         } else {
@@ -200,12 +222,9 @@ impl<S> Guard<S> {
                     return true;
                 }
                 self.scanned = self.inbox.len();
-                // Empty lines between requests (some clients end a body with one) are no head
-                // yet: an idle connection is not timed out.
-                let started = self.inbox.iter().any(|b| !matches!(b, b'\r' | b'\n'));
-                if started && self.deadline.is_none() {
-                    self.deadline = Some(Box::pin(tokio::time::sleep(self.head_timeout)));
-                }
+                // A head's bytes have started (blank lines were dropped above): it must be
+                // complete within the deadline.
+                self.arm_deadline();
                 false
             }
             Head::Sound { len, body, upgrade } => {
@@ -214,9 +233,9 @@ impl<S> Guard<S> {
                 self.scanned = 0;
                 self.deadline = None;
                 self.heads += 1;
-                if upgrade {
-                    self.mode = Mode::PassThrough;
-                }
+                // A new head while a switch was asked: hyper refused it (a client that got
+                // `101` sends no head).
+                self.upgrade_pending = upgrade;
                 true
             }
             Head::Refused(error) => {
@@ -237,6 +256,24 @@ impl<S> Guard<S> {
         self.body_left = 0;
         self.deadline = None;
         self.mode = Mode::Refused;
+    }
+
+    /// Starts the deadline of the head being read, unless it runs already.
+    fn arm_deadline(&mut self) {
+        if self.deadline.is_none() {
+            self.deadline = Some(Box::pin(tokio::time::sleep(self.head_timeout)));
+        }
+    }
+
+    /// What hyper writes: its answer to a head that asked to switch protocols says whether it
+    /// switched (`101`), after which the connection's bytes pass as they are.
+    fn answering(&mut self, bytes: &[u8]) {
+        if self.upgrade_pending && bytes.starts_with(b"HTTP/1.1 ") {
+            if bytes.starts_with(b"HTTP/1.1 101 ") {
+                self.mode = Mode::PassThrough;
+            }
+            self.upgrade_pending = false;
+        }
     }
 
     /// Whether the head being read is past its deadline (else the timer will wake the task).
@@ -300,6 +337,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Guard<S> {
             if !this.inbox.is_empty() && this.advance() {
                 continue;
             }
+            // A connection that has sent no head yet has the same time to send its first one:
+            // one that stays silent would hold its socket for ever.
+            if this.heads == 0 {
+                this.arm_deadline();
+            }
             match this.fill(cx) {
                 Poll::Ready(Ok(0)) => {
                     // The client's end. A head cut short by it gets no answer, as from hyper:
@@ -328,7 +370,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Guard<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        this.answering(buf);
+        Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -336,7 +380,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Guard<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        if let Some(first) = bufs.iter().find(|b| !b.is_empty()) {
+            this.answering(first);
+        }
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -701,14 +749,47 @@ mod tests {
     #[tokio::test]
     async fn after_an_upgrade_the_bytes_pass_as_they_are() {
         let head = "GET /api/3/ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
-        let sent = [
-            head.as_bytes(),
-            b"\x81\x05hello not http\r\n\r\n".as_slice(),
-        ]
-        .concat();
-        let (_client, mut guard) = guarded(&sent).await;
-        assert_eq!(hyper_reads(&mut guard).await, sent);
+        let (mut client, mut guard) = guarded(head.as_bytes()).await;
+        assert_eq!(hyper_reads(&mut guard).await, head.as_bytes());
+        // Not switched until hyper says so: the head only asked.
+        assert_eq!(guard.mode, Mode::Heads);
+        guard.answering(b"HTTP/1.1 101 Switching Protocols\r\n");
         assert_eq!(guard.mode, Mode::PassThrough);
+        let frames = b"\x81\x05hello not http\r\n\r\n";
+        client.write_all(frames).await.expect("write");
+        assert_eq!(hyper_reads(&mut guard).await, frames);
+    }
+
+    #[tokio::test]
+    async fn a_switch_refused_leaves_every_later_head_checked() {
+        let head = "GET /api/3/ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+        let (mut client, mut guard) = guarded(head.as_bytes()).await;
+        assert_eq!(hyper_reads(&mut guard).await, head.as_bytes());
+        // Refused (a wrong password): the connection stays HTTP.
+        guard.answering(b"HTTP/1.1 401 Unauthorized\r\n");
+        assert_eq!(guard.mode, Mode::Heads);
+        client
+            .write_all(b"GET /c HTTP/9.9\r\n\r\n")
+            .await
+            .expect("write");
+        assert_eq!(hyper_reads(&mut guard).await, STAND_IN);
+        assert_eq!(guard.mode, Mode::Refused);
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_never_sends_a_head_is_answered_at_the_deadline() {
+        let (_client, mut guard) = guarded(b"\r\n\r\n").await;
+        guard.head_timeout = Duration::from_millis(50);
+        let mut chunk = [0u8; 256];
+        let n = tokio::time::timeout(Duration::from_secs(5), guard.read(&mut chunk))
+            .await
+            .expect("answered before 5 s")
+            .expect("read");
+        assert_eq!(&chunk[..n], &STAND_IN[..n]);
+        assert!(
+            guard.inbox.len() < STAND_IN.len(),
+            "the blank lines were dropped"
+        );
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::api::parse_query;
@@ -48,16 +48,19 @@ pub(super) async fn events(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let plugins = plugins_filter(&shared, raw.as_deref())?;
+    let place = take_place(&shared)?;
     let backlog = backlog::subscribe(&shared.hub, plugins, Form::Sse, shared.subscriber_buffer);
     // The backlog's frames go to hyper as they are (shared, not copied); hyper asks for the
-    // next only when it has room, and the frame counts as held until hyper drops it.
-    let stream = futures_util::stream::unfold(backlog, |mut backlog| async move {
-        let frame = match tokio::time::timeout(KEEP_ALIVE, backlog.recv()).await {
-            Ok(frame) => frame?,
-            Err(_) => Bytes::from_static(b":\n\n"),
-        };
-        Some((Ok::<_, Infallible>(frame), backlog))
-    });
+    // next only when it has room, and the frame counts as held until hyper drops it. The
+    // place is given back when hyper drops the stream (the client went away).
+    let stream =
+        futures_util::stream::unfold((backlog, place), |(mut backlog, place)| async move {
+            let frame = match tokio::time::timeout(KEEP_ALIVE, backlog.recv()).await {
+                Ok(frame) => frame?,
+                Err(_) => Bytes::from_static(b":\n\n"),
+            };
+            Some((Ok::<_, Infallible>(frame), (backlog, place)))
+        });
     let headers = [
         (header::CONTENT_TYPE, "text/event-stream"),
         (header::CACHE_CONTROL, "no-cache"),
@@ -76,8 +79,25 @@ pub(super) async fn websocket(
             "{e}: /api/3/ws is a WebSocket; connect with a WebSocket client (or use /api/3/events for Server-Sent Events)"
         ))
     })?;
+    let place = take_place(&shared)?;
     let backlog = backlog::subscribe(&shared.hub, plugins, Form::Json, shared.subscriber_buffer);
-    Ok(upgrade.on_upgrade(move |socket| pump(socket, backlog)))
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        pump(socket, backlog).await;
+        drop(place);
+    }))
+}
+
+/// A subscriber's place, or 503 when every one is taken.
+fn take_place(shared: &Shared) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    shared.subscribers.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} event subscribers are connected, the most glint serves at once; close one, or share one stream between dashboards",
+                backlog::MAX_SUBSCRIBERS
+            ),
+        )
+    })
 }
 
 /// Sends notifications until either side goes away; what the client sends is ignored (pings

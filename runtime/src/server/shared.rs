@@ -29,6 +29,9 @@ pub struct Shared {
     /// skips ahead and is told it lagged (`router` sets it from `Options`; until then, one
     /// event at a time).
     pub(super) subscriber_buffer: usize,
+    /// Places for event subscribers (`/api/3/events`, `/api/3/ws`): each holds one while it
+    /// is connected.
+    pub(super) subscribers: Arc<tokio::sync::Semaphore>,
     cache: ArcSwap<Cache>,
 }
 
@@ -49,6 +52,7 @@ impl Shared {
             webui: false,
             output_max_body: usize::MAX,
             subscriber_buffer: 0,
+            subscribers: Arc::new(tokio::sync::Semaphore::new(super::backlog::MAX_SUBSCRIBERS)),
             cache: ArcSwap::from_pointee(Cache::default()),
         }
     }
