@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/ab.sh - the same measurements for two glint binaries in one run, so a change can be
 # judged against the machine's noise: bench/startup.sh, then bench/server.sh, for A then B,
-# then both again in the other order (B then A), and the tables side by side.
+# then both again in the other order (B then A), each table printed whole in turn.
 #
 # Run:   bench/ab.sh OLD_BIN NEW_BIN      (e.g. a build of the previous commit and this one)
 # Env:   BENCH_IDLE_SECS (server.sh's idle phase, default here 30), COLD_RUNS, WARM_RUNS
@@ -16,10 +16,20 @@ for bin in "$A" "$B"; do
 done
 export BENCH_IDLE_SECS="${BENCH_IDLE_SECS:-30}"
 
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
 run() { # label binary
     printf '\n===== %s: %s =====\n' "$1" "$2"
-    GLINT_BIN="$2" "$SCRIPT_DIR/startup.sh" 2>/dev/null | tail -n 8
-    GLINT_BIN="$2" "$SCRIPT_DIR/server.sh" 2>/dev/null | tail -n 12
+    local bench
+    for bench in startup server; do
+        # The table only; the progress lines go to a log, shown when a bench fails.
+        if ! GLINT_BIN="$2" "$SCRIPT_DIR/$bench.sh" 2>"$log"; then
+            tail -n 20 "$log" >&2
+            echo "bench/ab.sh: bench/$bench.sh failed for $2" >&2
+            exit 1
+        fi
+    done
 }
 
 # A B B A: a drift of the machine's load over the run weighs on both alike.

@@ -35,8 +35,9 @@ readonly TARGET_ALL_MEDIAN_MS=0.5 # /api/3/all sequential median, at most
 readonly TARGET_CPU_PCT=0.2      # % of one core while polled every 2 s, at most
 readonly TARGET_RSS_MB=20        # VmRSS, at most
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { printf 'bench/server.sh: %s\n' "$*" >&2; exit 1; }
+readonly SCRIPT_NAME="bench/server.sh"
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # ---------------------------------------------------------------- prerequisites
 if ! command -v wrk >/dev/null 2>&1; then
@@ -46,52 +47,14 @@ fi
 for tool in curl python3 getconf awk; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
 done
-[[ -x "$GLINT_BIN" ]] || die "no executable glint at $GLINT_BIN (run: cargo build --release, or set GLINT_BIN)"
+check_glint
 "$GLINT_BIN" --help 2>/dev/null | grep -q -- '--server' \
     || die "$GLINT_BIN has no --server option: it is stale, rebuild it (cargo build --release)"
-if [[ -d "$REPO_ROOT/runtime/src" ]] \
-    && [[ -n "$(find "$REPO_ROOT/runtime/src" -name '*.rs' -newer "$GLINT_BIN" -print -quit)" ]]; then
-    log "warning: sources in runtime/src are newer than $GLINT_BIN; the figures are for the old build"
-fi
 [[ "$IDLE_SECS" =~ ^[0-9]+$ && "$IDLE_SECS" -ge "$POLL_SECS" ]] \
     || die "BENCH_IDLE_SECS must be a whole number of seconds >= $POLL_SECS"
-python3 - "$PORT" <<'PY' || die "port $PORT is in use on 127.0.0.1; set BENCH_PORT to a free one"
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.close()
-PY
+check_port
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/glint-bench.XXXXXX")"
-readonly TMP
-
-# ---------------------------------------------------------------- cleanup
-GLINT_PID=""
-HELPER_PID=""
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    if [[ -n "$HELPER_PID" ]] && kill -0 "$HELPER_PID" 2>/dev/null; then
-        kill "$HELPER_PID" 2>/dev/null || true
-        wait "$HELPER_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$GLINT_PID" ]] && kill -0 "$GLINT_PID" 2>/dev/null; then
-        kill "$GLINT_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$GLINT_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$GLINT_PID" 2>/dev/null || true
-        wait "$GLINT_PID" 2>/dev/null || true
-    fi
-    if [[ $status -ne 0 && -s "$TMP/glint.log" ]]; then
-        echo "--- glint's log (last lines) ---" >&2
-        tail -n 20 "$TMP/glint.log" >&2
-    fi
-    rm -rf "$TMP"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+start_tmp
 
 # Run a helper in the background (so the EXIT trap can stop it) and wait for it.
 run_helper() {
@@ -103,7 +66,6 @@ run_helper() {
     return "$rc"
 }
 
-glint_alive() { kill -0 "$GLINT_PID" 2>/dev/null; }
 now() { date +%s.%N; }
 # CPU time of every glint thread in nanoseconds: the first field of /proc/PID/task/*/schedstat is
 # the scheduler's exact run time. (utime+stime of /proc/PID/stat are sampled at clock ticks: a
@@ -117,8 +79,6 @@ cpu_ns() {
     done
     echo "$total"
 }
-status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$GLINT_PID/status"; }
-kb_to_mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 http_code() { curl -s -o /dev/null -m 10 -w '%{http_code}' "$BASE$1" || true; }
 
 # ---------------------------------------------------------------- start glint

@@ -35,65 +35,25 @@ readonly RCVBUF="${BENCH_RCVBUF:-4096}"
 readonly BASE="http://127.0.0.1:$PORT"
 readonly TARGET_RATIO=2          # peak VmRSS / idle VmRSS, at most
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { printf 'bench/slow-readers.sh: %s\n' "$*" >&2; exit 1; }
+readonly SCRIPT_NAME="bench/slow-readers.sh"
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # ---------------------------------------------------------------- prerequisites
 for tool in curl python3 awk; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
 done
-[[ -x "$GLINT_BIN" ]] || die "no executable glint at $GLINT_BIN (run: cargo build --release, or set GLINT_BIN)"
-if [[ -d "$REPO_ROOT/runtime/src" ]] \
-    && [[ -n "$(find "$REPO_ROOT/runtime/src" -name '*.rs' -newer "$GLINT_BIN" -print -quit)" ]]; then
-    log "warning: sources in runtime/src are newer than $GLINT_BIN; the figures are for the old build"
-fi
+check_glint
 [[ "$SUBSCRIBERS" =~ ^[0-9]+$ && "$SUBSCRIBERS" -ge 2 ]] || die "BENCH_SUBSCRIBERS must be a whole number >= 2"
 [[ "$SECS" =~ ^[0-9]+$ && "$SECS" -ge 1 ]] || die "BENCH_SECS must be a whole number of seconds >= 1"
 [[ "$RCVBUF" =~ ^[0-9]+$ ]] || die "BENCH_RCVBUF must be a number of bytes"
 FILES_LIMIT="$(ulimit -n)"
 [[ "$FILES_LIMIT" == unlimited ]] || (( SUBSCRIBERS + 64 < FILES_LIMIT )) \
     || die "BENCH_SUBSCRIBERS=$SUBSCRIBERS needs more open files than ulimit -n ($FILES_LIMIT) allows"
-python3 - "$PORT" <<'PY' || die "port $PORT is in use on 127.0.0.1; set BENCH_PORT to a free one"
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.close()
-PY
+check_port
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/glint-bench.XXXXXX")"
-readonly TMP
+start_tmp
 
-# ---------------------------------------------------------------- cleanup
-GLINT_PID=""
-HELPER_PID=""
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    if [[ -n "$HELPER_PID" ]] && kill -0 "$HELPER_PID" 2>/dev/null; then
-        kill "$HELPER_PID" 2>/dev/null || true
-        wait "$HELPER_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$GLINT_PID" ]] && kill -0 "$GLINT_PID" 2>/dev/null; then
-        kill "$GLINT_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$GLINT_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$GLINT_PID" 2>/dev/null || true
-        wait "$GLINT_PID" 2>/dev/null || true
-    fi
-    if [[ $status -ne 0 && -s "$TMP/glint.log" ]]; then
-        echo "--- glint's log (last lines) ---" >&2
-        tail -n 20 "$TMP/glint.log" >&2
-    fi
-    rm -rf "$TMP"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-glint_alive() { kill -0 "$GLINT_PID" 2>/dev/null; }
-status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$GLINT_PID/status"; }
-kb_to_mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 
 # ---------------------------------------------------------------- start glint
 read -r LOAD1 LOAD5 LOAD15 _ </proc/loadavg

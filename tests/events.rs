@@ -242,7 +242,9 @@ fn subscribers_that_never_read_hold_glint_to_twice_its_idle_memory() {
         samples.iter().max().copied().unwrap_or(0)
     );
 
-    let (seqs, others) = reader.join().unwrap_or_default();
+    let (seqs, others) = reader
+        .join()
+        .unwrap_or_else(|_| panic!("the reading subscriber's thread panicked"));
     assert!(
         others.iter().all(|e| e["type"] != "lagged"),
         "the reading subscriber lagged: {others:?}"
@@ -316,14 +318,15 @@ fn ws_read_to_lagged(ws: &mut tungstenite::WebSocket<std::net::TcpStream>) -> Va
     panic!("the stuck WebSocket subscriber was never told it lagged");
 }
 
-/// glint's resident memory (VmRSS) in kB; 0 once it is gone.
+/// glint's resident memory (VmRSS) in kB; a glint that is gone fails the test (its 0 kB
+/// would pass any bound).
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
+        .unwrap_or_else(|e| panic!("glint (pid {pid}) is gone: {e}"))
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_else(|| panic!("glint (pid {pid}) has no VmRSS line"))
 }
 
 /// A connection to glint with a 4 KB receive buffer, set before connecting so that the window

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use glint_tests::Server;
+use glint_tests::community;
 use glint_tests::servers::{
     Couch, Graphite, Influx, OpenSearch, Pushgateway, Statsd, Victoria, http_sink, wait_for,
 };
@@ -22,21 +23,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_glint");
 const READ_BACK: Duration = Duration::from_secs(60);
 
 fn tmp(test: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir
+    glint_tests::community::fresh_dir(env!("CARGO_TARGET_TMPDIR"), test)
 }
 
 fn write_config(dir: &Path, text: &str) -> String {
     let path = dir.join("glint.toml");
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
     path.display().to_string()
-}
-
-/// The status of exporter `name` as the API shows it.
-fn export_status(server: &Server, name: &str) -> Value {
-    server.get(&format!("/api/3/plugins/{name}")).1
 }
 
 #[test]
@@ -97,7 +90,7 @@ fn every_exporter_delivers_to_its_real_server() {
     // (The API's statuses are as of the last tick: wait for one after the first delivery.)
     for name in exporters.split(',') {
         let status = wait_for(&format!("{name} to report a delivery"), READ_BACK, || {
-            let s = export_status(&server, name);
+            let s = community::status(&server, name);
             (s["export"]["sent"].as_u64().unwrap_or(0) >= 1).then_some(s)
         });
         assert_eq!(status["kind"], "exporter", "{name}: {status}");
@@ -110,7 +103,7 @@ fn every_exporter_delivers_to_its_real_server() {
         assert_eq!(status["export"]["dropped"], 0, "{name}: {status}");
     }
     // An embedded exporter may reach its own target and nothing else.
-    let status = export_status(&server, "influxdb");
+    let status = community::status(&server, "influxdb");
     assert_eq!(
         status["capabilities"],
         serde_json::json!([format!("network http://127.0.0.1:{}", targets.influx.port)]),
@@ -419,13 +412,13 @@ fn an_influxdb_outage_loses_nothing() {
         "glint to keep batches while InfluxDB is down",
         READ_BACK,
         || {
-            let s = export_status(&server, "influxdb");
+            let s = community::status(&server, "influxdb");
             (s["export"]["buffered"].as_u64().unwrap_or(0) >= 5).then_some(s)
         },
     );
     assert!(kept["export"]["last_error"].is_string(), "{kept}");
     std::thread::sleep(Duration::from_secs(30).saturating_sub(down.elapsed()));
-    let during = export_status(&server, "influxdb");
+    let during = community::status(&server, "influxdb");
     assert!(
         during["export"]["buffered"].as_u64().unwrap_or(0) >= 25,
         "{during}"
@@ -443,7 +436,7 @@ fn an_influxdb_outage_loses_nothing() {
     // Back: the backlog is replayed, in order, and the buffer empties (the API's status is
     // taken as the tick hands over its batch: one is waiting then).
     let status = wait_for("glint to replay its backlog", READ_BACK, || {
-        let s = export_status(&server, "influxdb");
+        let s = community::status(&server, "influxdb");
         (s["export"]["buffered"].as_u64().unwrap_or(u64::MAX) <= 1
             && s["export"]["last_error"].is_null())
         .then_some(s)
@@ -512,12 +505,12 @@ fn a_stopped_glint_keeps_its_batches_for_the_next_run() {
     let args = ["-C", config.as_str(), "-t", "1", "--export", "influxdb"];
     let mut first = Server::start(BIN, &dir, &args, None);
     let kept = wait_for("glint to keep 5 batches", READ_BACK, || {
-        let s = export_status(&first, "influxdb");
+        let s = community::status(&first, "influxdb");
         let buffered = s["export"]["buffered"].as_u64().unwrap_or(0);
         (buffered >= 5).then_some(buffered)
     });
     assert_eq!(
-        export_status(&first, "influxdb")["export"]["spilled"],
+        community::status(&first, "influxdb")["export"]["spilled"],
         0,
         "all in memory while the buffer has room"
     );
@@ -557,7 +550,7 @@ fn a_stopped_glint_keeps_its_batches_for_the_next_run() {
         "the second run to count what it replayed",
         READ_BACK,
         || {
-            let s = export_status(&second, "influxdb");
+            let s = community::status(&second, "influxdb");
             (s["export"]["sent"].as_u64().unwrap_or(0) >= files).then_some(())
         },
     );
@@ -619,7 +612,7 @@ fn a_stuck_target_delays_neither_the_tick_nor_the_other_exporters() {
         "ticks missing or out of order: {times:?}"
     );
     let stuck = wait_for("the stuck exporter to time out", READ_BACK, || {
-        let s = export_status(&server, "restful");
+        let s = community::status(&server, "restful");
         s["export"]["last_error"].is_string().then_some(s)
     });
     assert_eq!(stuck["export"]["sent"], 0, "{stuck}");
@@ -647,7 +640,7 @@ fn a_second_glint_on_the_same_spill_dir_is_refused_and_the_first_goes_on() {
     first_args.extend(["--export-json-file", first_file.as_str()]);
     let first = Server::start(BIN, &dir, &first_args, None);
     let sent = wait_for("the first glint to export", READ_BACK, || {
-        let s = export_status(&first, "json");
+        let s = community::status(&first, "json");
         s["export"]["sent"].as_u64().filter(|n| *n > 0)
     });
 
@@ -664,7 +657,13 @@ fn a_second_glint_on_the_same_spill_dir_is_refused_and_the_first_goes_on() {
     let (out, _) = glint_tests::run_with_limit(second, Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the second glint ran: {stderr}");
-    let shared = spill.join("json").display().to_string();
+    // The lock names the directory by its real path (`export/lock.rs`; its parent's while the
+    // directory itself is not made yet: nothing has spilled).
+    let shared = std::fs::canonicalize(&spill)
+        .unwrap_or_else(|e| panic!("the spill directory {}: {e}", spill.display()))
+        .join("json")
+        .display()
+        .to_string();
     let holder = format!("(pid {})", first.pid());
     assert!(
         stderr.contains(&shared)
@@ -679,18 +678,18 @@ fn a_second_glint_on_the_same_spill_dir_is_refused_and_the_first_goes_on() {
 
     // The first goes on, its lock held.
     wait_for("the first glint to go on exporting", READ_BACK, || {
-        let s = export_status(&first, "json");
+        let s = community::status(&first, "json");
         (s["status"] == "running" && s["export"]["sent"].as_u64() > Some(sent)).then_some(())
     });
 }
 
-/// HTTPS to a target whose certificate a private CA signed, trusted through the exporter's
-/// `ca_file`: the batches arrive, sent to the address glint checked for the name.
-#[test]
-fn an_https_export_to_a_target_of_a_private_ca_arrives() {
-    let dir = tmp("https-private-ca");
+/// A TLS target on 127.0.0.1 whose certificate, for `cert_host`, a test CA signed, and a
+/// glint exporting to it as `https://localhost:PORT/stats` through `restful`, trusting the CA
+/// through its `ca_file`.
+fn https_export(test: &str, cert_host: &str) -> (glint_tests::tls::HttpsSink, Server) {
+    let dir = tmp(test);
     let ca = glint_tests::tls::TestCa::new(&dir.join("tls"), "ca");
-    let target = glint_tests::tls::https_sink("127.0.0.1:0", &ca.leaf("localhost"), "");
+    let target = glint_tests::tls::https_sink("127.0.0.1:0", &ca.leaf(cert_host), "");
     let config = write_config(
         &dir,
         &format!(
@@ -705,6 +704,14 @@ fn an_https_export_to_a_target_of_a_private_ca_arrives() {
         &["-C", &config, "-t", "1", "--export", "restful"],
         None,
     );
+    (target, server)
+}
+
+/// HTTPS to a target whose certificate a private CA signed, trusted through the exporter's
+/// `ca_file`: the batches arrive, sent to the address glint checked for the name.
+#[test]
+fn an_https_export_to_a_target_of_a_private_ca_arrives() {
+    let (target, server) = https_export("https-private-ca", "localhost");
     let request = wait_for("the HTTPS target to get a batch", READ_BACK, || {
         target
             .requests()
@@ -713,7 +720,7 @@ fn an_https_export_to_a_target_of_a_private_ca_arrives() {
     });
     assert!(request.contains("\"mem\""), "{request}");
     let s = wait_for("the exporter to count it sent", READ_BACK, || {
-        let s = export_status(&server, "restful");
+        let s = community::status(&server, "restful");
         (s["export"]["sent"].as_u64() > Some(0)).then_some(s)
     });
     assert!(
@@ -727,25 +734,9 @@ fn an_https_export_to_a_target_of_a_private_ca_arrives() {
 /// the refusal name the host and say why.
 #[test]
 fn an_https_target_whose_certificate_names_another_host_is_refused_for_good() {
-    let dir = tmp("https-wrong-name");
-    let ca = glint_tests::tls::TestCa::new(&dir.join("tls"), "ca");
-    let target = glint_tests::tls::https_sink("127.0.0.1:0", &ca.leaf("other.example"), "");
-    let config = write_config(
-        &dir,
-        &format!(
-            "[plugins.restful]\nurl = \"https://localhost:{}/stats\"\nca_file = \"{}\"\n",
-            target.port,
-            ca.cert.display()
-        ),
-    );
-    let server = Server::start(
-        BIN,
-        &dir,
-        &["-C", &config, "-t", "1", "--export", "restful"],
-        None,
-    );
+    let (target, server) = https_export("https-wrong-name", "other.example");
     let s = wait_for("the exporter to give the batches up", READ_BACK, || {
-        let s = export_status(&server, "restful");
+        let s = community::status(&server, "restful");
         (s["export"]["rejected"].as_u64() > Some(0)).then_some(s)
     });
     let host = format!("localhost:{}", target.port);

@@ -110,7 +110,8 @@ fn faults_of_the_http_layer() -> Vec<(&'static str, Vec<u8>, u16, &'static str)>
                    Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
     vec![
         ("a URI over 8 KiB", long_uri(9_000), 414, "8192"),
-        // hyper's own limit (64 KiB) answers a bare 414 before any axum code runs.
+        // Past hyper's own limit (64 KiB), where hyper would answer a bare 414 itself: the
+        // guard answers first, as soon as the unended line passes its 32 KiB head.
         ("a URI over 64 KiB", long_uri(70_000), 414, "8192"),
         ("a header of 40 KB", big_header.into_bytes(), 431, "32 KiB"),
         (

@@ -208,14 +208,15 @@ fn no_entry_of_the_plugins_directory_blocks_glint_whatever_its_type() {
     mkfifo(&at("notes.fifo"));
     install(&dir, "test-counter", &counter, &plain);
 
-    // Answers at all (within Server::start's bound), and at once.
+    // Answers, and soon: the time from launch to the first answer is a start-up (a few
+    // seconds compiling plugins in a debug build), not a wait on any entry.
     let plugins_dir = dir.display().to_string();
     let args = ["-t", "0.5", "--plugins-dir", plugins_dir.as_str()];
+    let launched = Instant::now();
     let server = Server::start(BIN, &tmp, &args, None);
-    let asked = Instant::now();
     assert_eq!(server.get("/api/3/status").0, 200);
-    let took = asked.elapsed();
-    assert!(took < Duration::from_secs(5), "the API took {took:?}");
+    let took = launched.elapsed();
+    assert!(took < Duration::from_secs(30), "the API took {took:?}");
     wait_for("test-counter to run", RESCAN_WAIT, &server, || {
         (status(&server, "test-counter")["status"] == "running").then_some(())
     });

@@ -68,6 +68,12 @@ pub fn subscribe(server: &Server, url: &str) -> BufReader<TcpStream> {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = write!(stream, "GET {url} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    let _ = reader.read_line(&mut status_line);
+    assert!(
+        status_line.split_whitespace().nth(1) == Some("200"),
+        "subscribing to {url}: {status_line:?}"
+    );
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {

@@ -57,6 +57,16 @@ pub(super) struct State {
     pub(super) status: ExportStatus,
 }
 
+impl State {
+    /// Batches held in memory (not yet spilled): what a stop without spilling loses.
+    pub(super) fn in_memory(&self) -> usize {
+        self.kept
+            .iter()
+            .filter(|k| matches!(k.held, Held::Memory { .. }))
+            .count()
+    }
+}
+
 /// Where a kept batch is held, for [`drop_oldest`].
 #[derive(Clone, Copy, PartialEq)]
 pub(super) enum Tier {

@@ -8,6 +8,7 @@
 
 use std::fs::{File, TryLockError};
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -68,13 +69,21 @@ pub fn acquire(name: &str, dir: &Path) -> Result<Option<SpillLock>, SpillDirInUs
     {
         return unlocked(format!("cannot create {}: {e}", parent.display()));
     }
-    let mut file = match File::options()
+    // Not through a link (one planted at DIR.lock would have its target truncated below), and
+    // non-blocking (a FIFO planted there opens at once, and is refused as no lock file).
+    let opened = File::options()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(&path)
-    {
+        .and_then(|file| match file.metadata() {
+            Ok(m) if m.is_file() => Ok(file),
+            Ok(_) => Err(std::io::Error::other("not a regular file")),
+            Err(e) => Err(e),
+        });
+    let mut file = match opened {
         Ok(file) => file,
         Err(e) => return unlocked(format!("cannot open {}: {e}", path.display())),
     };
@@ -122,6 +131,22 @@ fn holder(file: &mut File) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_planted_at_the_lock_file_is_not_followed() {
+        let base = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let precious = base.path().join("precious");
+        std::fs::write(&precious, "keep me").unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(&precious, base.path().join("csv.lock"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Unlocked (said in the log), its target untouched.
+        let lock = acquire("csv", &base.path().join("csv")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(lock.is_none());
+        assert_eq!(
+            std::fs::read_to_string(&precious).unwrap_or_default(),
+            "keep me"
+        );
+    }
 
     #[test]
     fn a_directory_spelled_another_way_is_the_same_lock() {

@@ -169,8 +169,19 @@ impl std::fmt::Display for Spilled {
     }
 }
 
+/// A spilled batch bigger than this is no batch glint wrote: the default plugins' are ~15 KiB,
+/// and a buffer holds 64 MiB of them.
+const MAX_SPILLED_BYTES: u64 = 256 << 20;
+
 pub(super) fn read_spilled(path: &Path) -> Result<(Batch, Vec<Schema>), Spilled> {
-    let text = std::fs::read(path).map_err(|e| Spilled::Io(format!("{}: {e}", path.display())))?;
+    // Read as plugin files are: a FIFO or a device put in the spill directory under a batch's
+    // name is refused (and dropped like a corrupt batch), never waited on.
+    use crate::settings::file::{Fault, read_regular};
+    let text =
+        read_regular(path, MAX_SPILLED_BYTES, "a spilled batch").map_err(|e| match e.fault {
+            Fault::Io(_) => Spilled::Io(e.to_string()),
+            _ => Spilled::Corrupt(e.to_string()),
+        })?;
     let spilled: SpilledBatch = serde_json::from_slice(&text)
         .map_err(|e| Spilled::Corrupt(format!("{}: {e}", path.display())))?;
     let mut schema = Vec::new();
@@ -266,5 +277,14 @@ mod tests {
             read_spilled(&dir.path().join("gone.json")),
             Err(Spilled::Io(_))
         ));
+        // A FIFO under a batch's name: refused at once (no writer would ever come), and
+        // dropped like a corrupt batch rather than tried again forever.
+        let fifo = dir.path().join("2.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap_or_else(|e| panic!("mkfifo: {e}"));
+        assert!(made.success(), "mkfifo failed");
+        assert!(matches!(read_spilled(&fifo), Err(Spilled::Corrupt(e)) if e.contains("FIFO")));
     }
 }

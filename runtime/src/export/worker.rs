@@ -182,12 +182,7 @@ impl Exporter {
         self.ask_to_stop();
         while self.shared.alive.load(std::sync::atomic::Ordering::Relaxed) {
             if Instant::now() >= until {
-                let state = self.shared.lock();
-                let held = state
-                    .kept
-                    .iter()
-                    .filter(|k| matches!(k.held, Held::Memory { .. }))
-                    .count();
+                let held = self.shared.lock().in_memory();
                 tracing::warn!(
                     "exporter {}: still busy at shutdown; {held} batch(es) in memory are lost",
                     self.name
@@ -199,12 +194,7 @@ impl Exporter {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        let state = self.shared.lock();
-        let held = state
-            .kept
-            .iter()
-            .filter(|k| matches!(k.held, Held::Memory { .. }))
-            .count();
+        let held = self.shared.lock().in_memory();
         if held > 0 {
             tracing::warn!(
                 "exporter {}: {held} batch(es) not sent are lost at shutdown (set spill_dir in [plugins.{}] to keep them)",

@@ -456,7 +456,7 @@ pub fn one_line(text: &str, max: usize) -> String {
 /// Characters that end a line, move the cursor or reorder text on screen: the C0 and C1
 /// controls and DEL, the Unicode line and paragraph separators, and the bidirectional
 /// embeddings, overrides and isolates.
-fn moves_text(c: char) -> bool {
+pub fn moves_text(c: char) -> bool {
     c.is_control()
         || matches!(
             c,

@@ -276,8 +276,19 @@ pub(crate) fn check_handshake(
             info.interfaces
         ));
     }
+    if info.fields.len() > MAX_FIELDS {
+        return refuse(format!(
+            "it declares {} fields, more than the {MAX_FIELDS} a plugin may; split it in several plugins",
+            info.fields.len()
+        ));
+    }
     Ok(())
 }
+
+/// Fields a plugin may declare: the largest default plugin has about 40; every column of every
+/// table is matched against them (`check_columns`), so a plugin declaring millions would make
+/// that check cost the host seconds each tick.
+const MAX_FIELDS: usize = 1024;
 
 /// A store for one plugin instance in `sandbox`, with its deadline armed.
 pub(crate) fn new_store(
@@ -573,9 +584,6 @@ pub(crate) fn check_table(
             table.columns.len()
         ));
     }
-    if let Err(reason) = check_columns(&table, fields) {
-        return bad(reason);
-    }
     let size = table_bytes(&table);
     if size > limits.max_table_bytes {
         return bad(format!(
@@ -583,6 +591,9 @@ pub(crate) fn check_table(
             size >> 10,
             limits.max_table_bytes >> 10
         ));
+    }
+    if let Err(reason) = check_columns(&table, fields) {
+        return bad(reason);
     }
     Ok(table)
 }
@@ -600,6 +611,7 @@ fn check_columns(table: &Table, fields: &[FieldInfo]) -> Result<(), String> {
     if table.columns.is_empty() {
         return Ok(());
     }
+
     let stands_for = |field: &FieldInfo, column: &str| {
         column
             .strip_prefix(field.name.as_str())
@@ -611,8 +623,15 @@ fn check_columns(table: &Table, fields: &[FieldInfo]) -> Result<(), String> {
                 }
             })
     };
-    if let Some(column) = table
-        .columns
+    // Each field stands for at most three columns, so of a longer list (repeated names) only
+    // that many are matched against every field: a hostile table of a million columns costs
+    // no more than a sound one.
+    let most = fields
+        .iter()
+        .map(|f| if f.is_rate { RATE_SUFFIXES.len() } else { 1 })
+        .sum::<usize>();
+    let matched = &table.columns[..table.columns.len().min(most + 1)];
+    if let Some(column) = matched
         .iter()
         .find(|c| !fields.iter().any(|f| stands_for(f, c.as_str())))
     {
@@ -620,6 +639,13 @@ fn check_columns(table: &Table, fields: &[FieldInfo]) -> Result<(), String> {
             "returned the column {column:?}, which its handshake (info(), describe) does not \
              declare: declare a field named {column:?} there (a rate field stands for its \
              _gauge and _rate_per_sec columns too), or leave the column out"
+        ));
+    }
+    if table.columns.len() > most {
+        return Err(format!(
+            "returned {} columns, more than the {most} its handshake's fields stand for (a \
+             column named twice?): return each declared column once",
+            table.columns.len()
         ));
     }
     for field in fields.iter().filter(|f| f.is_rate) {

@@ -12,9 +12,8 @@
 //! | [`Couch`] | pouchdb-server, a CouchDB-compatible HTTP server | npm package `pouchdb-server` in `target/npm` |
 //! | [`OpenSearch`] | osmem-server, an in-memory OpenSearch-compatible server (`_bulk`, `_search`, `_count`) | PyPI package `osmem-server` in `target/pypi` |
 //!
-//! `.ci/run` installs them all: the Debian packages with apt-get, the npm ones with
-//! `npm install --prefix target/npm statsd pouchdb-server`, osmem-server with
-//! `python3 -m pip install --target target/pypi osmem-server`.
+//! `./test` installs them all, pinned: the Debian packages with apt-get, the npm ones into
+//! `target/npm`, osmem-server into `target/pypi`.
 //!
 //! A server that does not answer within 60 s fails the test with its log. Every log is a file
 //! `<dir>/<server>-<port>.log`; data lives under `<dir>/<server>-<port>/`. A start whose port was
@@ -73,8 +72,8 @@ fn npm_file(what: &str, path: &[&str]) -> PathBuf {
     let file = path.iter().fold(npm_modules(), |dir, part| dir.join(part));
     if !file.exists() {
         panic!(
-            "{what}: {} is missing; run `npm install --prefix target/npm statsd \
-             pouchdb-server` in the repository",
+            "{what}: {} is missing; run `./test` (it installs the tests' servers) in the \
+             repository",
             file.display()
         );
     }

@@ -116,3 +116,18 @@ fn an_empty_list_has_no_columns_to_check() {
     };
     assert_eq!(refusal(empty, &[field("ssid"), rate("noise")]), "");
 }
+
+#[test]
+fn a_column_repeated_past_what_the_fields_stand_for_is_refused_without_matching_them_all() {
+    // A million copies of a declared name: refused by count, not matched one by one.
+    let many = Table {
+        key: None,
+        columns: vec!["greeting".to_string(); 1_000_000],
+        rows: Vec::new(),
+    };
+    let e = refusal(many, &[field("greeting")]);
+    assert!(
+        e.contains("returned 1000000 columns, more than the 1"),
+        "{e}"
+    );
+}

@@ -7,6 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
+use crate::plugins::host::moves_text;
 use crate::tui::model::{Decor, Decoration};
 
 /// Glances' CAREFUL is blue; ANSI blue on a dark background is hard to read (xterm's default
@@ -43,7 +44,8 @@ pub(super) fn title_style() -> Style {
 pub(super) fn fit(text: &str, width: usize) -> String {
     let mut out: String = text
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        // Also the bidi overrides: a process named with U+202E would reorder its row.
+        .map(|c| if moves_text(c) { ' ' } else { c })
         .take(width)
         .collect();
     let len = out.chars().count();
@@ -79,4 +81,16 @@ pub(super) fn to_u16(n: usize) -> u16 {
 /// Draws `lines` from the top of `area` (cut to it).
 pub(super) fn put(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>) {
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_would_move_the_cursor_or_reorder_a_row_is_blanked() {
+        // A tab, an escape, and a right-to-left override a process name may carry.
+        assert_eq!(fit("a\tb\u{1b}[2Jc\u{202e}d", 10), "a b [2Jc d");
+        assert_eq!(fit_right("\u{2066}x", 4), "   x");
+    }
 }
