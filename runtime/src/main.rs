@@ -12,7 +12,7 @@ use glint::bindings::{Layout, PluginKind};
 use glint::monitor::{Monitor, Refused};
 use glint::plugins::engine::GlintEngine;
 
-use app::args::{Cli, Command, KindArg, PluginCommand};
+use app::args::{Cli, Command, KindArg, LangArg, PluginCommand};
 
 fn main() -> ExitCode {
     app::STARTED.get_or_init(Instant::now);
@@ -65,11 +65,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         println!("{}", glint::settings::auth::hash_password(&password)?);
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(Command::Plugin {
-        action: PluginCommand::New { name, kind, dir },
-    }) = &cli.command
-    {
-        return new_plugin(name, *kind, dir.clone());
+    match &cli.command {
+        Some(Command::Plugin {
+            action:
+                PluginCommand::New {
+                    name,
+                    kind,
+                    lang,
+                    dir,
+                },
+        }) => return new_plugin(name, *kind, *lang, dir.clone()),
+        Some(Command::Plugin {
+            action: PluginCommand::Wit { dir },
+        }) => {
+            let files = glint::tools::wit::write(dir)?;
+            println!(
+                "wrote {} files of the WIT contract into {}",
+                files.len(),
+                dir.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let mut config = app::config::load(&cli)?;
     config.reserved_names = glint::server::reserved_names();
@@ -103,18 +120,30 @@ fn exit_code(ok: bool) -> ExitCode {
     }
 }
 
-/// `glint plugin new NAME`: a plugin crate that builds and loads as it is.
-fn new_plugin(name: &str, kind: KindArg, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// `glint plugin new NAME`: a plugin project that builds and loads as it is.
+fn new_plugin(
+    name: &str,
+    kind: KindArg,
+    lang: LangArg,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use glint::tools::scaffold::Language;
     let kind = match kind {
         KindArg::Input => PluginKind::Input,
         KindArg::Output => PluginKind::Output,
         KindArg::Exporter => PluginKind::Exporter,
     };
+    let language = match lang {
+        LangArg::Rust => Language::Rust,
+        LangArg::Python => Language::Python,
+        LangArg::Javascript => Language::Javascript,
+    };
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
-    glint::tools::scaffold::create(name, kind, &dir)?;
+    glint::tools::scaffold::create(name, kind, language, &dir)?;
     println!(
-        "created {}: build it with `cargo build --release --target wasm32-wasip2` there (see its README.md)",
-        dir.display()
+        "created {}: build it with `{}` there (see its README.md)",
+        dir.display(),
+        language.build_command(name, kind)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ pub mod http200;
 pub mod raw;
 pub mod servers;
 pub mod tls;
+pub mod toolchains;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

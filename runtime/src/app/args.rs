@@ -146,16 +146,29 @@ pub enum PluginCommand {
         #[arg(long, value_name = "M")]
         manifest: Option<PathBuf>,
     },
-    /// Make a plugin crate that builds to a component (`cargo build --release --target
-    /// wasm32-wasip2`) and loads as it is, with its manifest and the SDK vendored.
+    /// Make a plugin project that builds to a component with one command and loads as it
+    /// is, with its manifest, the helper library and the WIT vendored (its README says how).
     New {
         name: String,
         #[arg(long, value_enum, default_value = "input")]
         kind: KindArg,
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: LangArg,
         /// Where (default: ./NAME).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Write the WIT contract this glint serves into DIR, with the WASI packages its worlds
+    /// use (`deps/`), for any toolchain to bind to. Files of the same names are replaced.
+    Wit { dir: PathBuf },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum LangArg {
+    Rust,
+    Python,
+    #[value(alias = "js")]
+    Javascript,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

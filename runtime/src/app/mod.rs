@@ -23,7 +23,7 @@ use glint::settings::config::Config;
 use glint::settings::limits::EXPORT_DEADLINE;
 use glint::stats::events::{Hub, Tracker};
 use glint::stats::snapshot::Snapshot;
-use glint::stdout::{Format, Printer};
+use glint::stdout::{Format, Printer, StdoutError};
 use host_collectors::Source;
 
 use crate::app::args::{Cli, Command, split_list};
@@ -104,7 +104,12 @@ pub fn start_monitor(
         }
     }
     let started = Instant::now();
-    let (monitor, refused) = Monitor::new(config, engine, Source::live(), extra, plugins_dir);
+    let (mut monitor, mut refused) =
+        Monitor::new(config, engine, Source::live(), extra, plugins_dir);
+    if let Some(Command::Plugins) = cli.command {
+        // A listing says what a start runs: large components compiling are waited for.
+        refused.extend(monitor.wait_compiled());
+    }
     // Another glint exports through the same spill directory: glint stops, as on a bad
     // exporter setting (see `Monitor::spill_conflicts` for why). Listing the plugins goes
     // on: the conflict is logged, and a running glint is no reason not to list.
@@ -161,21 +166,15 @@ impl Consumers {
         if snapshot.seq >= 2
             && let Some(printer) = self.printer.as_mut()
         {
-            let text = printer.print(snapshot)?;
-            // Not locked for the whole run: the terminal UI's thread writes to it too.
-            let mut stdout = std::io::stdout();
-            if stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush())
-                .is_err()
+            let text = match printer.print(snapshot) {
+                // A plugin compiling in the background has no stats yet: printed once it has.
+                Err(StdoutError::UnknownPlugin { .. }) if monitor.compiling() => None,
+                printed => Some(printed?),
+            };
+            if let Some(text) = text
+                && let Some(next) = self.write_stdout(&text)
             {
-                // The reader went away (a closed pipe): nothing more to print.
-                if !self.serving {
-                    return Ok(Next::End);
-                }
-                self.printer = None;
-            } else if self.once && !self.serving {
-                return Ok(Next::Stop);
+                return Ok(next);
             }
         }
         if let Some(ui) = &self.ui
@@ -185,6 +184,27 @@ impl Consumers {
             let _ = ui.tx.send(glint::tui::Input::Stats(Box::new(stats)));
         }
         Ok(Next::Tick)
+    }
+
+    /// Prints one snapshot's text: what the loop does next if that ends it (the reader went
+    /// away, or `--once` printed its one line).
+    fn write_stdout(&mut self, text: &str) -> Option<Next> {
+        // Not locked for the whole run: the terminal UI's thread writes to it too.
+        let mut stdout = std::io::stdout();
+        if stdout
+            .write_all(text.as_bytes())
+            .and_then(|_| stdout.flush())
+            .is_err()
+        {
+            // The reader went away (a closed pipe): nothing more to print.
+            if !self.serving {
+                return Some(Next::End);
+            }
+            self.printer = None;
+        } else if self.once && !self.serving {
+            return Some(Next::Stop);
+        }
+        None
     }
 }
 
@@ -227,7 +247,7 @@ pub fn run(
     for r in refused {
         eprintln!("glint: plugin refused: {}", r.error);
     }
-    if monitor.actors().is_empty() {
+    if monitor.actors().is_empty() && !monitor.compiling() {
         bail!("no plugin is running (all disabled or refused); see `glint plugins`");
     }
     monitor

@@ -3,17 +3,19 @@
 //! board that follow each change.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use crate::bindings::PluginKind;
 use crate::export::{ExportSettings, Exporter};
 use crate::plugins::actor::Actor;
 use crate::plugins::discovery::Change;
+use crate::plugins::error::PluginError;
 use crate::plugins::load::LoadedPlugin;
 use crate::plugins::readings::TickReadings;
 use crate::stats::snapshot::{PluginMeta, PluginSource};
 use crate::stats::status::{PluginStatus, StatusBoard};
 
-use super::state::{Loaded, Monitor};
+use super::state::{Loaded, Monitor, Refused};
 use super::waves::waves;
 
 impl Monitor {
@@ -23,7 +25,7 @@ impl Monitor {
         let Some(discovery) = self.discovery.take() else {
             return Ok(());
         };
-        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = self.changes_tx.clone();
         let (stop, stopped) = std::sync::mpsc::channel();
         let readings = Arc::new(TickReadings::new(self.source.clone(), self.folders.clone()));
         discovery.watch(
@@ -33,7 +35,6 @@ impl Monitor {
             tx,
             stopped,
         )?;
-        self.changes = Some(rx);
         self._stop_watcher = Some(stop);
         Ok(())
     }
@@ -49,6 +50,14 @@ impl Monitor {
     pub(super) fn add(&mut self, plugin: LoadedPlugin) {
         let name = plugin.meta.name.clone();
         self.refused.remove(&name);
+        // Listed as compiling under its file's name, which its handshake may not share.
+        let source = plugin.meta.source.to_string();
+        self.refused
+            .retain(|_, s| !(s.status == "compiling" && s.source == source));
+        let millis = plugin.counters.compile_millis.load(Ordering::Relaxed);
+        if millis >= 1000 {
+            tracing::warn!("plugin {name}: compiled in {:.1} s", millis as f64 / 1e3);
+        }
         if plugin.kind == PluginKind::Exporter {
             self.add_exporter(plugin);
         } else if plugin.kind == PluginKind::Output {
@@ -128,10 +137,7 @@ impl Monitor {
 
     /// Applies what the directory's watcher found since the last tick.
     pub(super) fn apply_changes(&mut self) {
-        let Some(rx) = &self.changes else {
-            return;
-        };
-        let changes: Vec<Change> = rx.try_iter().collect();
+        let changes: Vec<Change> = self.changes.try_iter().collect();
         if changes.is_empty() {
             return;
         }
@@ -166,7 +172,48 @@ impl Monitor {
                 reason,
             } => self.apply_refused(name, source, reason),
             Change::Removed { name } => self.apply_removed(name),
+            Change::Compiling {
+                name,
+                source,
+                bytes,
+            } => {
+                tracing::warn!(
+                    "plugin {name}: compiling its {:.1} MB component in the background",
+                    bytes as f64 / 1e6
+                );
+                self.refused
+                    .insert(name.clone(), PluginStatus::compiling(&name, &source, bytes));
+            }
         }
+    }
+
+    /// Waits until every plugin compiling in the background is loaded or refused, and
+    /// applies what came meanwhile: for `glint plugins`, which lists what a start runs.
+    /// Returns those refused.
+    pub fn wait_compiled(&mut self) -> Vec<Refused> {
+        let mut refused = Vec::new();
+        while self.compiling() {
+            match self.changes.recv() {
+                Ok(Change::Refused {
+                    name,
+                    source,
+                    reason,
+                }) => {
+                    refused.push(Refused {
+                        label: name.clone(),
+                        error: PluginError::Call {
+                            name: name.clone(),
+                            reason: reason.clone(),
+                        },
+                    });
+                    self.apply_refused(name, source, reason);
+                }
+                Ok(change) => self.apply(change),
+                Err(_) => break,
+            }
+        }
+        self.replan();
+        refused
     }
 
     /// A new or replaced plugin of the directory: swapped in, unless a plugin of its name came

@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use host_collectors::Source;
 
 use crate::bindings::PluginKind;
-use crate::plugins::discovery::Discovery;
+use crate::plugins::discovery::{Change, Discovery};
 use crate::plugins::engine::GlintEngine;
 use crate::plugins::error::PluginError;
 use crate::plugins::load::{self, LoadedPlugin, PluginFile};
@@ -61,11 +61,15 @@ impl Monitor {
             .map(|d| scan_directory(d, &config))
             .unwrap_or_default();
         files.extend(scan.files);
+        // Large components not yet compiled come later, so the first tick is not held up.
+        let (later, files): (Vec<PluginFile>, Vec<PluginFile>) =
+            files.into_iter().partition(|f| f.compiles_slowly(&engine));
 
         // Compile in parallel: on a cold cache this is most of the start-up time.
         let readings = Arc::new(TickReadings::new(source.clone(), folders.clone()));
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let loaded = load_all(files, workers, &engine, &config, &readings);
+        let (changes_tx, changes) = std::sync::mpsc::channel();
 
         let pool = Pool::new(workers);
         let store = Arc::new(Store::new(config.history_size, config.limits.clone()));
@@ -85,14 +89,67 @@ impl Monitor {
             registry: Arc::new(ArcSwap::from_pointee(Loaded::default())),
             refused: scan.statuses,
             spill_conflicts: Vec::new(),
-            changes: None,
+            changes,
+            changes_tx,
             discovery,
             _stop_watcher: None,
         };
         let mut refused = scan.refused;
         monitor.admit_all(loaded, &mut refused);
+        monitor.compile_later(later, readings);
         monitor.replan();
         (monitor, refused)
+    }
+
+    /// Compiles `files` one after the other on a thread of its own, listing each as
+    /// `compiling` meanwhile; each is handed over as a change, loaded or refused, and swapped
+    /// in at the next tick. One at a time: wasmtime already compiles a component's functions
+    /// in parallel.
+    fn compile_later(&mut self, files: Vec<PluginFile>, readings: Arc<TickReadings>) {
+        if files.is_empty() {
+            return;
+        }
+        for file in &files {
+            let bytes = file.bytes.len();
+            // Said at the default level: the plugin is missing for seconds, here is why.
+            tracing::warn!(
+                "plugin {}: compiling its {:.1} MB component in the background",
+                file.label,
+                bytes as f64 / 1e6
+            );
+            self.refused.insert(
+                file.label.clone(),
+                PluginStatus::compiling(&file.label, &file.source, bytes),
+            );
+        }
+        let (engine, config, tx) = (
+            self.engine.clone(),
+            self.config.clone(),
+            self.changes_tx.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name("glint-compile".into())
+            .spawn(move || {
+                for file in files {
+                    let change = match load::load(&engine, &file, &config, readings.clone()) {
+                        Ok(plugin) => Change::Loaded {
+                            name: plugin.meta.name.clone(),
+                            plugin: Box::new(plugin),
+                        },
+                        Err(e) => Change::Refused {
+                            name: file.label.clone(),
+                            source: file.source.clone(),
+                            reason: e.to_string(),
+                        },
+                    };
+                    if tx.send(change).is_err() {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the background compiler: {e}");
+        }
     }
 
     /// Adds each loaded plugin, in order, or refuses it: a disabled one is left out, an

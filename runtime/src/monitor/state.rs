@@ -66,8 +66,10 @@ pub struct Monitor {
     pub(super) refused: BTreeMap<String, PluginStatus>,
     /// Why exporters were refused for a spill directory another glint holds.
     pub(super) spill_conflicts: Vec<String>,
-    /// From the directory's watcher, once started.
-    pub(super) changes: Option<Receiver<Change>>,
+    /// From the directory's watcher (once started) and the background compiler.
+    pub(super) changes: Receiver<Change>,
+    /// Given to the watcher and the background compiler.
+    pub(super) changes_tx: Sender<Change>,
     pub(super) discovery: Option<Discovery>,
     /// Dropped to stop the watcher.
     pub(super) _stop_watcher: Option<Sender<()>>,
@@ -102,6 +104,11 @@ impl Monitor {
     }
 
     /// The running exporters.
+    /// Whether a plugin is compiling in the background (it runs once compiled).
+    pub fn compiling(&self) -> bool {
+        self.refused.values().any(|s| s.status == "compiling")
+    }
+
     pub fn exporters(&self) -> &[Exporter] {
         &self.exporters
     }

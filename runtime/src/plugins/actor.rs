@@ -73,6 +73,9 @@ impl PluginStatus {
             limits: Some(sandbox.limits.into()),
             notes: sandbox.notes.clone(),
             export: None,
+            compile_ms: Some(c.compile_millis.load(Ordering::Relaxed)),
+            instantiate_micros: Some(c.instantiate_micros.load(Ordering::Relaxed)),
+            compiling_since_millis: None,
         }
     }
 }

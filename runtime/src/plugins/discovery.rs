@@ -38,6 +38,13 @@ pub enum Change {
     },
     /// Its component is gone: unloaded.
     Removed { name: String },
+    /// A large component that is not cached is being compiled (see
+    /// `load::BACKGROUND_COMPILE_BYTES`): its status says so until it is loaded or refused.
+    Compiling {
+        name: String,
+        source: PluginSource,
+        bytes: usize,
+    },
 }
 
 /// What a file looked like at the last scan: a change of any of it is a new version.
@@ -153,12 +160,14 @@ impl Discovery {
     }
 
     /// Loads plugin `name` as a change for the monitor: loaded, or refused with the reason.
+    /// `compiling` is told first when that means a long compile.
     pub fn load(
         &self,
         name: &str,
         engine: &GlintEngine,
         config: &Config,
         readings: &Arc<TickReadings>,
+        compiling: &mut dyn FnMut(Change) -> bool,
     ) -> Change {
         let source = PluginSource::Directory(self.dir.join(format!("{name}.wasm")));
         let refused = |reason: String| Change::Refused {
@@ -170,6 +179,13 @@ impl Discovery {
             Ok(file) => file,
             Err(reason) => return refused(reason),
         };
+        if file.compiles_slowly(engine) {
+            compiling(Change::Compiling {
+                name: name.to_string(),
+                source: source.clone(),
+                bytes: file.bytes.len(),
+            });
+        }
         match load::load(engine, &file, config, readings.clone()) {
             Ok(plugin) => Change::Loaded {
                 name: name.to_string(),
@@ -179,22 +195,29 @@ impl Discovery {
         }
     }
 
-    /// One scan's changes, loaded.
+    /// One scan's changes, loaded, each handed to `send` as soon as it is known (a plugin
+    /// compiling for seconds is listed as such meanwhile). False once `send` is: the receiver
+    /// is gone.
     pub fn changes(
         &mut self,
         engine: &GlintEngine,
         config: &Config,
         readings: &Arc<TickReadings>,
-    ) -> Vec<Change> {
+        send: &mut dyn FnMut(Change) -> bool,
+    ) -> bool {
         let (changed, removed) = self.scan();
-        let mut out: Vec<Change> = removed
-            .into_iter()
-            .map(|name| Change::Removed { name })
-            .collect();
-        for name in changed {
-            out.push(self.load(&name, engine, config, readings));
+        for name in removed {
+            if !send(Change::Removed { name }) {
+                return false;
+            }
         }
-        out
+        for name in changed {
+            let change = self.load(&name, engine, config, readings, send);
+            if !send(change) {
+                return false;
+            }
+        }
+        true
     }
 
     /// Rescans every [`RESCAN`] on a thread of its own and sends what changed, until `stop`
@@ -215,10 +238,9 @@ impl Discovery {
                         Err(RecvTimeoutError::Timeout) => {}
                         _ => return,
                     }
-                    for change in self.changes(&engine, &config, &readings) {
-                        if tx.send(change).is_err() {
-                            return;
-                        }
+                    let mut send = |change| tx.send(change).is_ok();
+                    if !self.changes(&engine, &config, &readings, &mut send) {
+                        return;
                     }
                 }
             })

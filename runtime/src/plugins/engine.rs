@@ -184,6 +184,15 @@ impl GlintEngine {
         Ok(self.load_cached(&path).unwrap_or(component))
     }
 
+    /// Whether the compiled form of the component of this hash is in the cache (a load would
+    /// map it, not compile it).
+    pub fn is_cached(&self, sha256: &[u8; 32]) -> bool {
+        self.cache_dir.as_ref().is_some_and(|dir| {
+            dir.join(format!("{}{CACHE_SUFFIX}", self.cache_key(sha256)))
+                .is_file()
+        })
+    }
+
     /// The component's hash + the wasmtime release + the engine's compatibility hash: a
     /// change of any of them is a different file, so a stale entry is never loaded.
     fn cache_key(&self, sha256: &[u8; 32]) -> String {

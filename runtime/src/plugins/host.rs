@@ -126,7 +126,7 @@ pub struct HostState {
     hooks: HttpHooks,
 }
 
-/// wasi:http for exporters: a request goes out only to a granted destination, to the address
+/// wasi:http for every plugin: a request goes out only to a granted destination, to the address
 /// the host checked, within the plugin's deadline.
 pub struct HttpHooks {
     plugin: Arc<str>,

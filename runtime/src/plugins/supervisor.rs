@@ -33,6 +33,10 @@ pub struct PluginCounters {
     pub memory_bytes: AtomicU64,
     /// Log lines dropped over its limit.
     pub log_dropped: AtomicU64,
+    /// How long compiling its component took (or mapping it from the cache), in ms.
+    pub compile_millis: AtomicU64,
+    /// How long making its first instance took (its language's runtime starting), in µs.
+    pub instantiate_micros: AtomicU64,
     pub health: Mutex<Health>,
 }
 
@@ -45,6 +49,8 @@ impl PluginCounters {
             last_call_micros: AtomicU64::new(0),
             memory_bytes: AtomicU64::new(0),
             log_dropped: AtomicU64::new(0),
+            compile_millis: AtomicU64::new(0),
+            instantiate_micros: AtomicU64::new(0),
             health: Mutex::new(Health::new(policy)),
         }
     }

@@ -18,8 +18,9 @@ pub struct PluginStatus {
     pub version: String,
     /// `embedded`, or the file it was loaded from.
     pub source: String,
-    /// `running`, `throttled`, `restarting`, `quarantined`, or `refused` (it could not be
-    /// loaded: see `last_error`).
+    /// `running`, `throttled`, `restarting`, `quarantined`, `compiling` (a large component
+    /// compiled in the background, since `compiling_since_millis`), or `refused` (it could
+    /// not be loaded: see `last_error`).
     pub status: String,
     pub capabilities: Vec<String>,
     /// Asked for by its manifest, not granted by the config.
@@ -52,6 +53,12 @@ pub struct PluginStatus {
     /// An exporter's buffer and deliveries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub export: Option<ExportStatus>,
+    /// How long compiling its component took (or mapping it from the cache), once loaded.
+    pub compile_ms: Option<u64>,
+    /// How long making its first instance took, once loaded.
+    pub instantiate_micros: Option<u64>,
+    /// Since when it is compiling (epoch ms), while `status` is `compiling`.
+    pub compiling_since_millis: Option<u64>,
 }
 
 /// The limits a plugin runs under, in the API's units.
@@ -145,11 +152,15 @@ impl StatusBoard {
             .iter()
             .map(|source| {
                 let mut status = (source.make)();
-                if let Some(r) = self.refused.get(&status.name) {
-                    status.notes.push(format!(
+                match self.refused.get(&status.name) {
+                    Some(r) if r.status == "compiling" => status
+                        .notes
+                        .push("a new version is compiling, this one goes on".to_string()),
+                    Some(r) => status.notes.push(format!(
                         "a new version was refused, this one goes on: {}",
                         r.last_error.as_deref().unwrap_or_default()
-                    ));
+                    )),
+                    None => {}
                 }
                 status
             })
@@ -184,6 +195,21 @@ pub fn status_name(running: bool, health: &'static str) -> &'static str {
 }
 
 impl PluginStatus {
+    /// A plugin whose component is being compiled in the background (`bytes` long).
+    pub fn compiling(name: &str, source: &PluginSource, bytes: usize) -> PluginStatus {
+        PluginStatus {
+            name: name.to_string(),
+            source: source.to_string(),
+            status: "compiling".into(),
+            compiling_since_millis: crate::stats::unix_millis_now(),
+            notes: vec![format!(
+                "compiling its {:.1} MB component in the background; it runs once compiled",
+                bytes as f64 / 1e6
+            )],
+            ..PluginStatus::default()
+        }
+    }
+
     /// A plugin that could not be loaded.
     pub fn refused(name: &str, source: &PluginSource, reason: String) -> PluginStatus {
         PluginStatus {

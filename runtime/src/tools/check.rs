@@ -28,7 +28,7 @@ fn needs(import: &str) -> Option<&'static str> {
             "the network (wasi:sockets): only the destinations granted to it"
         }
         i if i.starts_with("wasi:http/") => {
-            "HTTP (wasi:http, exporters only): requests to its granted destinations only"
+            "HTTP (wasi:http): requests to its granted destinations only (JavaScript's engine imports it whether or not the plugin sends any)"
         }
         i if i.starts_with("wasi:filesystem/") => {
             "files (wasi:filesystem): only its granted directory"

@@ -1,12 +1,58 @@
-//! `glint plugin new NAME --kind input|output|exporter`: a plugin crate that builds to a
-//! component as it is, with its manifest and this glint's SDK and WIT vendored beside it (so
-//! it builds offline and always against the contract this glint serves).
+//! `glint plugin new NAME --kind input|output|exporter --lang rust|python|javascript`: a
+//! plugin project that builds to a component with one command and loads as it is, with its
+//! manifest and this glint's helper library and WIT vendored beside it (so it builds without
+//! glint's source and always against the contract this glint serves).
+
+mod javascript;
+mod python;
 
 use std::path::{Path, PathBuf};
 
 use crate::bindings::PluginKind;
+use crate::tools::wit::{self, WriteError};
 
-/// The SDK and the contract, as this glint was built with them: what every kind vendors.
+/// The languages a plugin project can be made in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// A crate on glint-sdk, built with cargo for wasm32-wasip2.
+    Rust,
+    /// A module on glint_sdk.py, built with componentize-py.
+    Python,
+    /// An ES module on glint.js, built with componentize-js.
+    Javascript,
+}
+
+impl Language {
+    /// The one command that builds a project of this language into `NAME.wasm` (or, for
+    /// Rust, cargo's target directory), run in the project's folder.
+    pub fn build_command(self, name: &str, kind: PluginKind) -> String {
+        match self {
+            Language::Rust => "cargo build --release --target wasm32-wasip2".to_string(),
+            Language::Python => python::build_command(name, kind),
+            Language::Javascript => "npm install && npm run build".to_string(),
+        }
+    }
+}
+
+/// The WIT world a Python or JavaScript plugin of `kind` is built for: exporters get the one
+/// that names wasi:http, since those toolchains bind only what their world imports.
+fn world(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::Input => "input",
+        PluginKind::Output => "output",
+        PluginKind::Exporter => "exporter-http",
+    }
+}
+
+/// The contract, under `wit/` of a project.
+fn wit_files() -> impl Iterator<Item = (PathBuf, String)> {
+    wit::FILES
+        .iter()
+        .map(|(path, text)| (Path::new("wit").join(path), text.to_string()))
+}
+
+/// The SDK as this glint was built with it: what every kind vendors (with the contract,
+/// `wit::FILES`).
 /// lib.rs declares these modules: a vendored SDK without one does not build, so a module
 /// added to the SDK is added here too (or to `EXPORT_FILES`, if behind a feature).
 const SDK_FILES: &[(&str, &str)] = &[
@@ -26,12 +72,6 @@ const SDK_FILES: &[(&str, &str)] = &[
         "src/table.rs",
         include_str!("../../../guest-plugins/sdk/src/table.rs"),
     ),
-    ("wit/types.wit", include_str!("../../../wit/types.wit")),
-    (
-        "wit/readings.wit",
-        include_str!("../../../wit/readings.wit"),
-    ),
-    ("wit/worlds.wit", include_str!("../../../wit/worlds.wit")),
 ];
 
 /// The modules behind the SDK's `export` and `http` features, and everything under them:
@@ -86,11 +126,8 @@ pub enum ScaffoldError {
     BadName(String),
     #[error("{0} already exists; choose another name or --dir")]
     Exists(PathBuf),
-    #[error("cannot write {path}: {error}")]
-    Write {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 /// Whether `name` may name a plugin (it becomes a file name and a URL path).
@@ -102,14 +139,34 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
-/// Writes the crate of plugin `name` into `dir` (which must not exist); returns the files.
-pub fn create(name: &str, kind: PluginKind, dir: &Path) -> Result<Vec<PathBuf>, ScaffoldError> {
+/// Writes the project of plugin `name` into `dir` (which must not exist); returns the files.
+pub fn create(
+    name: &str,
+    kind: PluginKind,
+    language: Language,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ScaffoldError> {
     if !valid_name(name) {
         return Err(ScaffoldError::BadName(name.to_string()));
     }
     if dir.exists() {
         return Err(ScaffoldError::Exists(dir.to_path_buf()));
     }
+    let mut files = vec![(
+        PathBuf::from(format!("{name}.toml")),
+        manifest(name, kind, language),
+    )];
+    match language {
+        Language::Rust => files.extend(rust_files(name, kind)),
+        Language::Python => files.extend(python::files(name, kind).chain(wit_files())),
+        Language::Javascript => files.extend(javascript::files(name, kind).chain(wit_files())),
+    }
+    Ok(wit::write_files(dir, files)?)
+}
+
+/// A Rust plugin's crate: its Cargo.toml, lib.rs and README, and glint-sdk vendored with the
+/// contract beside it.
+fn rust_files(name: &str, kind: PluginKind) -> Vec<(PathBuf, String)> {
     let crate_name = name.replace('-', "_");
     let mut files: Vec<(PathBuf, String)> = vec![
         (PathBuf::from("Cargo.toml"), cargo_toml(name, kind)),
@@ -117,7 +174,6 @@ pub fn create(name: &str, kind: PluginKind, dir: &Path) -> Result<Vec<PathBuf>, 
             PathBuf::from("rust-toolchain.toml"),
             "[toolchain]\ntargets = [\"wasm32-wasip2\"]\n".to_string(),
         ),
-        (PathBuf::from(format!("{name}.toml")), manifest(name, kind)),
         (PathBuf::from("src/lib.rs"), lib_rs(name, kind)),
         (PathBuf::from("README.md"), readme(name, &crate_name)),
         (PathBuf::from("glint-sdk/Cargo.toml"), sdk_cargo_toml(kind)),
@@ -129,22 +185,8 @@ pub fn create(name: &str, kind: PluginKind, dir: &Path) -> Result<Vec<PathBuf>, 
             text.replace("\"../../wit\"", "\"wit\""),
         ));
     }
-    let mut written = Vec::new();
-    for (path, text) in files {
-        let full = dir.join(&path);
-        let write = |p: &Path| -> std::io::Result<()> {
-            if let Some(parent) = p.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(p, &text)
-        };
-        write(&full).map_err(|error| ScaffoldError::Write {
-            path: full.clone(),
-            error,
-        })?;
-        written.push(full);
-    }
-    Ok(written)
+    files.extend(wit_files().map(|(path, text)| (Path::new("glint-sdk").join(path), text)));
+    files
 }
 
 /// The SDK's files a plugin of `kind` gets: the exporters' helpers only for exporters.
@@ -227,7 +269,12 @@ wit-bindgen = "{WIT_BINDGEN}"
     )
 }
 
-fn manifest(name: &str, kind: PluginKind) -> String {
+fn manifest(name: &str, kind: PluginKind, language: Language) -> String {
+    let reads_config = match language {
+        Language::Rust => "glint_sdk::config()",
+        Language::Python => "glint_sdk.config()",
+        Language::Javascript => "config() of glint.js",
+    };
     let kind_name = crate::bindings::kind_name(kind);
     let capabilities = match kind {
         PluginKind::Exporter => {
@@ -249,7 +296,7 @@ version = "0.1.0"
 description = "A glint {kind_name} plugin"
 
 [config]
-# Default settings, read with glint_sdk::config(); the operator's [plugins.{name}] overrides them.
+# Default settings, read with {reads_config}; the operator's [plugins.{name}] overrides them.
 greeting = "hello"
 
 [capabilities]
@@ -462,7 +509,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         for kind in [PluginKind::Input, PluginKind::Output, PluginKind::Exporter] {
             let root = dir.path().join(crate::bindings::kind_name(kind));
-            create("p", kind, &root).expect("created");
+            create("p", kind, Language::Rust, &root).expect("created");
             let exporter = kind == PluginKind::Exporter;
             for (path, _) in EXPORT_FILES {
                 let file = root.join("glint-sdk").join(path);
@@ -537,7 +584,7 @@ mod tests {
     fn a_crate_is_written_with_its_manifest_and_the_vendored_sdk() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("hello");
-        let files = create("hello", PluginKind::Input, &root).expect("created");
+        let files = create("hello", PluginKind::Input, Language::Rust, &root).expect("created");
         assert!(files.contains(&root.join("hello.toml")));
         let manifest = crate::settings::manifest::Manifest::load(&root.join("hello.toml"))
             .expect("manifest parses");
@@ -545,17 +592,43 @@ mod tests {
         let sdk = std::fs::read_to_string(root.join("glint-sdk/src/lib.rs")).expect("sdk");
         assert!(sdk.contains("path: \"wit\"") && !sdk.contains("../../wit"));
         assert!(root.join("glint-sdk/wit/worlds.wit").is_file());
-        let e = create("hello", PluginKind::Input, &root).expect_err("exists");
+        let e = create("hello", PluginKind::Input, Language::Rust, &root).expect_err("exists");
         assert!(e.to_string().contains("already exists"), "{e}");
-        let e = create("Bad Name", PluginKind::Input, &dir.path().join("x")).expect_err("bad");
+        let e = create(
+            "Bad Name",
+            PluginKind::Input,
+            Language::Rust,
+            &dir.path().join("x"),
+        )
+        .expect_err("bad");
         assert!(e.to_string().contains("\"Bad Name\""), "{e}");
+    }
+
+    /// The toolchain versions a project names are those glint's tests build with.
+    #[test]
+    fn the_projects_pin_the_toolchains_the_tests_install() {
+        let test = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../test"),
+        )
+        .expect("./test");
+        for pin in [
+            format!("componentize-py=={}", python::COMPONENTIZE_PY),
+            format!("componentize-js@{}", javascript::COMPONENTIZE_JS),
+            format!("jco@{}", javascript::JCO),
+            format!("preview2-shim@{}", javascript::PREVIEW2_SHIM),
+        ] {
+            assert!(test.contains(&pin), "./test does not install {pin}");
+        }
     }
 
     #[test]
     fn every_kind_has_a_manifest_of_its_kind() {
         for kind in [PluginKind::Input, PluginKind::Output, PluginKind::Exporter] {
-            let m = crate::settings::manifest::Manifest::parse("m.toml", &manifest("p", kind))
-                .expect("parses");
+            let m = crate::settings::manifest::Manifest::parse(
+                "m.toml",
+                &manifest("p", kind, Language::Rust),
+            )
+            .expect("parses");
             assert_eq!(m.kind, kind);
         }
     }

@@ -85,7 +85,8 @@ pub(super) fn link_component(
         wrong_world(
             label,
             format!(
-                "{e:#}; build it with glint-sdk (export_input! or export_output_world!) against this glint's WIT"
+                "{e:#}; build it against this glint's WIT (`glint plugin wit DIR` writes it; \
+                 `glint plugin new` makes a project that does)"
             ),
         )
     };
@@ -107,9 +108,6 @@ pub(super) fn link_component(
         Some(PluginKind::Exporter) => {
             Exporter::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
                 .map_err(linked)?;
-            // Exporters send through wasi:http, which the host checks against their grants
-            // (see `host::HttpHooks`).
-            wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(linked)?;
             let pre = linker.instantiate_pre(component).map_err(linked)?;
             Pre::Exporter(ExporterPre::new(pre).map_err(linked)?)
         }
@@ -117,7 +115,8 @@ pub(super) fn link_component(
             return Err(wrong_world(
                 label,
                 "it exports none of `update` (input), `render` (output) or `export` (exporter); \
-                 build it with glint-sdk (export_input!, export_output_world! or export_exporter!)"
+                 build it for one of the worlds `input`, `output`, `exporter` or `exporter-http` \
+                 of this glint's WIT (`glint plugin wit DIR`)"
                     .into(),
             ));
         }
@@ -125,11 +124,17 @@ pub(super) fn link_component(
     Ok((pre, kind.unwrap_or(PluginKind::Input)))
 }
 
-/// A linker with the WASI imports every Rust guest's std needs (wasi:cli, wasi:io, ...) even
-/// if it never uses them; the context behind them grants nothing (see HostState::new).
+/// A linker with the WASI imports a guest's language runtime may ask for (wasi:cli, wasi:io,
+/// ...) even if it never uses them; the context behind them grants nothing (see
+/// HostState::new).
+///
+/// wasi:http is linked for every world, not only exporters': JavaScript's engine
+/// (componentize-js) imports it whatever the plugin does. A request is sent only to a granted
+/// destination (`host::HttpHooks`), and a plugin granted nothing has every request refused.
 pub(crate) fn wasi_linker(engine: &GlintEngine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(&engine.engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
     restrict_name_lookups(&mut linker)?;
     // Over wasi:io's waits: a guest blocked in one is in host code, out of the epoch's reach.
     crate::plugins::blocking::add_to_linker(&mut linker)?;

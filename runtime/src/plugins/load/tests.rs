@@ -131,3 +131,21 @@ fn a_column_repeated_past_what_the_fields_stand_for_is_refused_without_matching_
         "{e}"
     );
 }
+
+/// A runtime whose heap does not fit the memory cap (CPython, SpiderMonkey under a low
+/// memory_mb) is refused naming the setting and a value that works.
+#[test]
+fn a_heap_over_the_memory_cap_names_the_limit_to_raise() {
+    let e = wasmtime::Error::msg("forcing trap when growing memory to 12910592 bytes");
+    let why = super::instantiation_failed(&e, "users", 8 << 20);
+    assert!(
+        why.contains("needs 12.9 MB of memory to start, more than its memory cap of 8 MiB")
+            && why.contains("memory_mb = 32 in [plugins.users.limits]"),
+        "{why}"
+    );
+    let other = wasmtime::Error::msg("unknown import");
+    assert_eq!(
+        super::instantiation_failed(&other, "users", 8 << 20),
+        "cannot instantiate: unknown import"
+    );
+}

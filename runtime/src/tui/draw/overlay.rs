@@ -97,15 +97,18 @@ pub(super) fn help(frame: &mut Frame, area: Rect) {
 }
 
 /// The plugins panel's columns: head, width, left-aligned.
-const PLUGIN_COLS: [(&str, usize, bool); 8] = [
-    ("NAME", 14, true),
+const PLUGIN_COLS: [(&str, usize, bool); 9] = [
+    ("NAME", 12, true),
     ("KIND", 7, true),
     ("STATUS", 11, true),
     ("CALLS", 7, false),
     ("ERRORS", 6, false),
-    ("LAST CALL", 9, false),
-    ("MEMORY", 7, false),
-    ("RESTARTS", 8, false),
+    // The last call's time, and how long compiling the component took (so far, while it
+    // compiles): narrow enough for the whole panel to fit 80 columns.
+    ("LAST", 7, false),
+    ("MEMORY", 6, false),
+    ("RESTART", 7, false),
+    ("COMPILE", 7, false),
 ];
 
 /// Every WASM plugin with its health: how often it ran, failed and was restarted, its last
@@ -130,7 +133,7 @@ pub(super) fn plugins(frame: &mut Frame, app: &App, area: Rect) {
     panel(frame, popup, " WASM plugins (P or Esc closes) ", lines);
 }
 
-fn plugin_cells(plugin: &PluginStatus) -> [(String, Style); 8] {
+fn plugin_cells(plugin: &PluginStatus) -> [(String, Style); 9] {
     let warn_if = |n: u64| {
         if n > 0 {
             decor_style(Decor::new(Decoration::Warning))
@@ -151,7 +154,21 @@ fn plugin_cells(plugin: &PluginStatus) -> [(String, Style); 8] {
         (format::micros(plugin.last_call_micros), Style::new()),
         (memory, Style::new()),
         (count(plugin.restarts), warn_if(plugin.restarts)),
+        (compile_time(plugin), Style::new()),
     ]
+}
+
+/// How long compiling its component took, or has taken so far while it compiles ("-" when
+/// unknown: an older glint, or not loaded).
+fn compile_time(plugin: &PluginStatus) -> String {
+    let millis = match (plugin.compile_ms, plugin.compiling_since_millis) {
+        (Some(ms), _) => ms,
+        (None, Some(since)) => crate::stats::unix_millis_now()
+            .unwrap_or(since)
+            .saturating_sub(since),
+        (None, None) => return "-".to_string(),
+    };
+    format::micros(millis.saturating_mul(1000))
 }
 
 /// A count in its column: whole up to 7 digits, then in `auto_unit` form.
@@ -163,8 +180,8 @@ fn count(n: u64) -> String {
     }
 }
 
-/// Running plugins green, failing, quarantined or refused ones red, restarting or throttled
-/// ones magenta.
+/// Running plugins green, failing, quarantined or refused ones red, restarting, throttled or
+/// compiling ones magenta.
 fn status_style(status: &str) -> Style {
     let status = status.to_ascii_lowercase();
     let decoration = if ["running", "ok", "ready", "idle"].contains(&status.as_str()) {
@@ -182,7 +199,7 @@ fn status_style(status: &str) -> Style {
     .any(|word| status.contains(word))
     {
         Decoration::Critical
-    } else if ["restart", "backoff", "starting", "throttl"]
+    } else if ["restart", "backoff", "starting", "throttl", "compil"]
         .iter()
         .any(|word| status.contains(word))
     {
@@ -193,7 +210,7 @@ fn status_style(status: &str) -> Style {
     decor_style(Decor::new(decoration))
 }
 
-fn plugin_line(cells: [(String, Style); 8]) -> Line<'static> {
+fn plugin_line(cells: [(String, Style); 9]) -> Line<'static> {
     let mut spans = Vec::new();
     for (i, ((text, style), (_, width, left))) in cells.into_iter().zip(PLUGIN_COLS).enumerate() {
         if i > 0 {
@@ -260,7 +277,7 @@ mod tests {
         for bad in ["quarantined", "refused", "stopped-on-crash"] {
             assert_eq!(status_style(bad), of(Decoration::Critical), "{bad}");
         }
-        for waiting in ["restarting", "throttled"] {
+        for waiting in ["restarting", "throttled", "compiling"] {
             assert_eq!(status_style(waiting), of(Decoration::Warning), "{waiting}");
         }
     }
