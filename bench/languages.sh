@@ -58,8 +58,8 @@ new bench-js javascript
 (cd "$TMP/bench-js" && ln -s "$NPM" node_modules && npm run build --silent >/dev/null \
     && mv bench-js.wasm "$TMP/")
 new bench-qjs javascript
-(cd "$TMP/bench-qjs" && jco componentize plugin.js --wit wit --world-name input --backend qjs \
-    --backend-qjs-disable-async -o "$TMP/bench-qjs.wasm" >/dev/null)
+(cd "$TMP/bench-qjs" && componentize-qjs --wit wit --js plugin.js -n input --sync \
+    -o "$TMP/bench-qjs.wasm" >/dev/null)
 readonly PLUGINS=(bench-rs bench-py bench-js bench-qjs)
 
 # --- one plugin at a time ---------------------------------------------------------------------

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use glint_tests::Server;
-use glint_tests::community::{fresh_dir, install, manifest, text, wait_for};
+use glint_tests::community::{fresh_dir, install_file, manifest, serve_dir, text, wait_for};
 use glint_tests::http200::Http200;
 use glint_tests::servers::repo_root;
 use glint_tests::toolchains::{build_javascript, build_python, copy_tree, language_dir};
@@ -59,11 +58,10 @@ fn python_and_javascript_guests_are_contained_like_their_rust_twins() {
                     &wasm,
                 );
             }
-            let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{e}"));
-            install(
+            install_file(
                 &plugins,
                 &format!("{short}-{name}"),
-                &bytes,
+                &wasm,
                 &manifest("0.1.0", ""),
             );
         }
@@ -76,27 +74,10 @@ fn python_and_javascript_guests_are_contained_like_their_rust_twins() {
         .unwrap_or_default();
     let stop = Arc::new(AtomicBool::new(false));
     let forbidden = Http200::serve(listener, stop.clone());
-    let config = tmp.join("glint.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[plugins.py-snoop]\ntarget = \"{target}\"\n[plugins.js-snoop]\ntarget = \"{target}\"\n"
-        ),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::start(
-        BIN,
-        &tmp,
-        &[
-            "-t",
-            "1",
-            "-C",
-            &config.display().to_string(),
-            "--plugins-dir",
-            &plugins.display().to_string(),
-        ],
-        None,
+    let config = format!(
+        "[plugins.py-snoop]\ntarget = \"{target}\"\n[plugins.js-snoop]\ntarget = \"{target}\"\n"
     );
+    let server = serve_dir(BIN, &tmp, &config, &[]);
     // Eight components of 12-18 MB compile in the background (10-20 s each on 2 cores),
     // then each needs five failures to be quarantined.
     let statuses = wait_for(

@@ -8,7 +8,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use glint_tests::Server;
-use glint_tests::community::{RESCAN_WAIT, fresh_dir, install, wait_for};
+use glint_tests::community::{RESCAN_WAIT, fresh_dir, install_file, serve_dir, wait_for};
 use glint_tests::servers::{Influx, http_sink};
 use glint_tests::toolchains::{
     build_javascript, build_python, language_dir, npm_tools, run_ok, shell_in,
@@ -91,7 +91,7 @@ fn scaffold(tmp: &Path, plugins: &Path, name: &str, kind: &str, lang: &str, gran
     let command = if lang == "javascript" {
         assert_eq!(command, "npm install && npm run build");
         let package = std::fs::read_to_string(dir.join("package.json")).unwrap_or_default();
-        for tool in ["componentize-js", "jco", "preview2-shim"] {
+        for tool in ["componentize-js", "preview2-shim"] {
             let pinned = format!(
                 "\"@bytecodealliance/{tool}\": \"{}\"",
                 npm_version(&format!("@bytecodealliance/{tool}"))
@@ -116,8 +116,7 @@ fn scaffold(tmp: &Path, plugins: &Path, name: &str, kind: &str, lang: &str, gran
             &format!("network = [{{ destination = \"127.0.0.1:{port}\""),
         );
     }
-    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{e}"));
-    install(plugins, name, &bytes, &manifest);
+    install_file(plugins, name, &wasm, &manifest);
 }
 
 #[test]
@@ -146,12 +145,6 @@ fn python_and_javascript_projects_build_with_their_command_check_and_run() {
             Some(sink),
         );
     }
-    // `npm run types`: the WIT's TypeScript declarations, as the README says.
-    run_ok(
-        "jco types",
-        shell_in(&tmp.join("ja-in"), "npm run types --silent"),
-    );
-    assert!(tmp.join("ja-in/types/input.d.ts").is_file());
 
     let mut config = String::new();
     for short in ["py", "ja"] {
@@ -160,23 +153,7 @@ fn python_and_javascript_projects_build_with_their_command_check_and_run() {
              [plugins.{short}-ship.grant]\nnetwork = [\"127.0.0.1:{sink}\"]\n"
         ));
     }
-    let config_path = tmp.join("glint.toml");
-    std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::start(
-        BIN,
-        &tmp,
-        &[
-            "-t",
-            "1",
-            "-C",
-            &config_path.display().to_string(),
-            "--plugins-dir",
-            &plugins.display().to_string(),
-            "--export",
-            "py-ship,ja-ship",
-        ],
-        None,
-    );
+    let server = serve_dir(BIN, &tmp, &config, &["--export", "py-ship,ja-ship"]);
     for short in ["py", "ja"] {
         // The input plugin's counter rate needs its second tick.
         let stats = wait_for(
@@ -302,15 +279,8 @@ fn the_python_users_plugin_sums_the_processes_of_each_user() {
         &wasm,
     );
     check_loads(&tmp, &wasm, &example.join("users.toml"), "users");
-    install(
-        &plugins,
-        "users",
-        &std::fs::read(&wasm).unwrap_or_else(|e| panic!("{e}")),
-        &std::fs::read_to_string(example.join("users.toml")).unwrap_or_default(),
-    );
-    let config = tmp.join("glint.toml");
-    std::fs::write(&config, "[plugins.users.grant]\nprocess_users = true\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let manifest = std::fs::read_to_string(example.join("users.toml")).unwrap_or_default();
+    install_file(&plugins, "users", &wasm, &manifest);
     // A process of ours that burns a core: its user's CPU shows it.
     let mut spinner = std::process::Command::new("sh")
         .args(["-c", "while :; do :; done"])
@@ -325,19 +295,8 @@ fn the_python_users_plugin_sums_the_processes_of_each_user() {
     )
     .trim()
     .to_string();
-    let server = Server::start(
-        BIN,
-        &tmp,
-        &[
-            "-t",
-            "1",
-            "-C",
-            &config.display().to_string(),
-            "--plugins-dir",
-            &plugins.display().to_string(),
-        ],
-        None,
-    );
+    let grant = "[plugins.users.grant]\nprocess_users = true\n";
+    let server = serve_dir(BIN, &tmp, grant, &[]);
     // One snapshot: the users' rows and the process list of the same tick.
     let all = wait_for("users shows our CPU", RESCAN_WAIT, &server, || {
         let all = server.get("/api/3/all").1["stats"][0].clone();
@@ -388,12 +347,8 @@ fn the_javascript_glance_page_shows_the_stats_it_reads() {
     let wit = glint_tests::servers::repo_root().join("wit");
     build_javascript(&build, &wit, "output", "plugin.js", &wasm);
     check_loads(&tmp, &wasm, &example.join("glance.toml"), "glance");
-    install(
-        &plugins,
-        "glance",
-        &std::fs::read(&wasm).unwrap_or_else(|e| panic!("{e}")),
-        &std::fs::read_to_string(example.join("glance.toml")).unwrap_or_default(),
-    );
+    let manifest = std::fs::read_to_string(example.join("glance.toml")).unwrap_or_default();
+    install_file(&plugins, "glance", &wasm, &manifest);
     // One tick an hour: the page and the API read the same snapshot.
     let server = Server::start(
         BIN,
@@ -406,12 +361,12 @@ fn the_javascript_glance_page_shows_the_stats_it_reads() {
         ],
         None,
     );
+    let cpu = wait_for("the first tick", RESCAN_WAIT, &server, || {
+        server.get("/api/3/cpu/total").1["stats"][0]["total"].as_f64()
+    });
     let (status, _, body) = server.get_with("/api/3/outputs/glance", &[]);
     let line = String::from_utf8_lossy(&body).to_string();
     assert_eq!(status, 200, "{line}");
-    let cpu = server.get("/api/3/cpu/total").1["stats"][0]["total"]
-        .as_f64()
-        .unwrap_or(-1.0);
     let mem = server.get("/api/3/mem/percent").1["stats"][0]["percent"]
         .as_f64()
         .unwrap_or(-1.0);
@@ -457,38 +412,14 @@ fn the_python_exporter_ships_to_a_real_influxdb_under_its_grant() {
     );
     let manifest_path = tmp.join("influx_lines.toml");
     std::fs::write(&manifest_path, &manifest).unwrap_or_else(|e| panic!("{e}"));
-    let config = tmp.join("glint.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[plugins.influx_lines]\nurl = \"http://127.0.0.1:{0}\"\nplugins = [\"load\", \"mem\", \"system\"]\n\
-             [plugins.influx_lines.grant]\nnetwork = [\"127.0.0.1:{0}\"]\n",
-            influx.port
-        ),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
     check_loads(&tmp, &wasm, &manifest_path, "influx_lines");
-    install(
-        &plugins,
-        "influx_lines",
-        &std::fs::read(&wasm).unwrap_or_else(|e| panic!("{e}")),
-        &manifest,
+    install_file(&plugins, "influx_lines", &wasm, &manifest);
+    let config = format!(
+        "[plugins.influx_lines]\nurl = \"http://127.0.0.1:{0}\"\nplugins = [\"load\", \"mem\", \"system\"]\n\
+         [plugins.influx_lines.grant]\nnetwork = [\"127.0.0.1:{0}\"]\n",
+        influx.port
     );
-    let server = Server::start(
-        BIN,
-        &tmp,
-        &[
-            "-t",
-            "1",
-            "-C",
-            &config.display().to_string(),
-            "--plugins-dir",
-            &plugins.display().to_string(),
-            "--export",
-            "influx_lines",
-        ],
-        None,
-    );
+    let server = serve_dir(BIN, &tmp, &config, &["--export", "influx_lines"]);
     let points = wait_for("load in InfluxDB", RESCAN_WAIT, &server, || {
         let points = influx.points("glint", "load");
         (!points.is_empty()).then_some(points)

@@ -36,6 +36,24 @@ pub fn install(dir: &Path, name: &str, bytes: &[u8], manifest: &str) {
     std::fs::rename(&tmp, dir.join(format!("{name}.wasm"))).unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Installs the built component `wasm` as plugin `name` of `dir`, with `manifest`.
+pub fn install_file(dir: &Path, name: &str, wasm: &Path, manifest: &str) {
+    let bytes = std::fs::read(wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
+    install(dir, name, &bytes, manifest);
+}
+
+/// `glint -s -t 1` on the plugins directory `tmp/plugins` with the config `config` (written to
+/// `tmp/glint.toml`) and `extra` arguments.
+pub fn serve_dir(bin: &str, tmp: &Path, config: &str, extra: &[&str]) -> Server {
+    let path = tmp.join("glint.toml");
+    std::fs::write(&path, config).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (path, plugins) = (path.display().to_string(), tmp.join("plugins"));
+    let plugins = plugins.display().to_string();
+    let mut args = vec!["-t", "1", "-C", &path, "--plugins-dir", &plugins];
+    args.extend_from_slice(extra);
+    Server::start(bin, tmp, &args, None)
+}
+
 /// An input plugin's manifest: its version, then `extra` (capabilities...).
 pub fn manifest(version: &str, extra: &str) -> String {
     format!("kind = \"input\"\nversion = \"{version}\"\n{extra}")

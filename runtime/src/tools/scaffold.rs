@@ -614,7 +614,6 @@ mod tests {
         for pin in [
             format!("componentize-py=={}", python::COMPONENTIZE_PY),
             format!("componentize-js@{}", javascript::COMPONENTIZE_JS),
-            format!("jco@{}", javascript::JCO),
             format!("preview2-shim@{}", javascript::PREVIEW2_SHIM),
         ] {
             assert!(test.contains(&pin), "./test does not install {pin}");

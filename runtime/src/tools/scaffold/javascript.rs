@@ -9,10 +9,10 @@ use crate::bindings::PluginKind;
 const GLINT_JS: &str = include_str!("../../../../languages/javascript/glint.js");
 /// Exporters' HTTP through wasi:http.
 const GLINT_HTTP_JS: &str = include_str!("../../../../languages/javascript/glint-http.js");
-/// The npm releases the template builds with (and glint's tests): componentize-js builds the
-/// component (SpiderMonkey), jco writes the WIT's TypeScript declarations.
+/// The npm release the template builds with (and glint's tests): componentize-js builds the
+/// component on SpiderMonkey. (jco 1.35's `jco types` cannot read a WIT folder here, "os
+/// error 44", as its preview2-shim 0.26 cannot: glint.js's types are JSDoc.)
 pub const COMPONENTIZE_JS: &str = "0.23.0";
-pub const JCO: &str = "1.35.0";
 /// componentize-js imports it without depending on it: named, so npm puts it where node looks.
 pub const PREVIEW2_SHIM: &str = "0.25.0";
 
@@ -39,12 +39,10 @@ fn package_json(name: &str, kind: PluginKind) -> String {
   "type": "module",
   "description": "A glint {kind} plugin",
   "scripts": {{
-    "build": "componentize-js plugin.js --wit wit --world-name {world} --out {name}.wasm",
-    "types": "jco types wit --world-name {world} --out-dir types"
+    "build": "componentize-js plugin.js --wit wit --world-name {world} --out {name}.wasm"
   }},
   "devDependencies": {{
     "@bytecodealliance/componentize-js": "{COMPONENTIZE_JS}",
-    "@bytecodealliance/jco": "{JCO}",
     "@bytecodealliance/preview2-shim": "{PREVIEW2_SHIM}"
   }}
 }}
@@ -169,8 +167,9 @@ An exporter runs only when named: `glint --export {name}`; its settings go in
 `[plugins.{name}]` of glint.toml, the destinations it may reach in `[plugins.{name}.grant]`.
 
 - `plugin.js` is the plugin; `glint.js` (and `glint-http.js` for exporters) the helpers of
-  the glint that made this project, typed with JSDoc. `npm run types` writes the WIT's
-  TypeScript declarations to `types/`.
+  the glint that made this project, typed with JSDoc (an editor with TypeScript's checker
+  reads them). The records of the readings are in `wit/readings.wit`, their fields in
+  camelCase (`logicalCores`).
 - `wit/` is that glint's contract; the readings a plugin may ask for are in
   `wit/readings.wit`. `glint plugin wit wit` brings it up to date with a newer glint.
 - 64-bit integers of the contract are `bigint`s; glint.js's `value` and `cell` convert.
