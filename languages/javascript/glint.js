@@ -29,6 +29,21 @@ export const API_VERSION = 1;
  * @typedef {Record<string, Cell>} Row
  */
 
+// How the engine hands 64-bit integers over: componentize-js (SpiderMonkey) as bigints,
+// componentize-qjs (QuickJS) as numbers. Learnt from the first tick (`guard`, `Rates.push`).
+let bigInts = true;
+
+/** Learns the engine's 64-bit integers from a tick (or a batch) it handed over. */
+function learn(arg) {
+  if (arg && typeof arg === 'object' && 'seq' in arg) bigInts = typeof arg.seq === 'bigint';
+  else if (Array.isArray(arg) && arg.length && arg[0] && 'seq' in arg[0]) learn(arg[0]);
+}
+
+/** A 64-bit integer as the engine takes it. @param {number|bigint} n */
+function int64(n) {
+  return bigInts ? BigInt(n) : Number(n);
+}
+
 const S64_MIN = -(2n ** 63n);
 const S64_MAX = 2n ** 63n - 1n;
 const U64_MAX = 2n ** 64n - 1n;
@@ -74,18 +89,22 @@ export function value(v) {
   if (v === null || v === undefined) return { tag: 'none' };
   if (typeof v === 'boolean') return { tag: 'boolean', val: v };
   if (typeof v === 'number') {
-    return Number.isSafeInteger(v) ? { tag: 'int', val: BigInt(v) } : { tag: 'float', val: v };
+    return Number.isSafeInteger(v) ? { tag: 'int', val: int64(v) } : { tag: 'float', val: v };
   }
   if (typeof v === 'bigint') {
-    if (v >= S64_MIN && v <= S64_MAX) return { tag: 'int', val: v };
-    if (v >= 0n && v <= U64_MAX) return { tag: 'uint', val: v };
+    if (v >= S64_MIN && v <= S64_MAX) return { tag: 'int', val: int64(v) };
+    if (v >= 0n && v <= U64_MAX) return { tag: 'uint', val: int64(v) };
     throw new RangeError(`${v} does not fit in 64 bits`);
   }
   if (typeof v === 'string') return { tag: 'text', val: v };
   if (Array.isArray(v)) {
     if (v.every((i) => typeof i === 'string')) return { tag: 'text-list', val: v };
-    if (v.every((i) => Number.isSafeInteger(i))) return { tag: 'int-list', val: BigInt64Array.from(v, BigInt) };
-    if (v.every((i) => typeof i === 'number')) return { tag: 'float-list', val: Float64Array.from(v) };
+    if (v.every((i) => Number.isSafeInteger(i))) {
+      return { tag: 'int-list', val: bigInts ? BigInt64Array.from(v, BigInt) : [...v] };
+    }
+    if (v.every((i) => typeof i === 'number')) {
+      return { tag: 'float-list', val: bigInts ? Float64Array.from(v) : [...v] };
+    }
     throw new TypeError(`a list cell must be all text or all numbers: ${JSON.stringify(v)}`);
   }
   throw new TypeError(`${String(v)} (${typeof v}) cannot be a cell: use null, a boolean, a number, a string or a list of them`);
@@ -106,8 +125,9 @@ export function cell(v) {
   }
 }
 
-/** @param {bigint} n */
+/** @param {bigint|number} n */
 function toNumber(n) {
+  if (typeof n === 'number') return n;
   return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
@@ -158,13 +178,14 @@ export class Rates {
    * @param {Record<string, number|bigint>} counters
    */
   push(row, item, tick, counters) {
-    if (tick.seq !== this.#lastSeq) {
+    learn(tick);
+    if (BigInt(tick.seq) !== this.#lastSeq) {
       // Forget items missing since the previous tick (an exited process): the map stays bounded.
       for (const [k, p] of this.#previous) if (p.seq < this.#lastSeq) this.#previous.delete(k);
-      this.#lastSeq = tick.seq;
+      this.#lastSeq = BigInt(tick.seq);
     }
     const previous = this.#previous.get(item);
-    const elapsed = previous ? Number(tick.monotonicNanos - previous.nanos) / 1e9 : null;
+    const elapsed = previous ? Number(BigInt(tick.monotonicNanos) - previous.nanos) / 1e9 : null;
     row.time_since_update = elapsed ?? 0;
     for (const [name, raw] of Object.entries(counters)) {
       const old = previous?.counters[name];
@@ -173,7 +194,7 @@ export class Rates {
       row[`${name}_gauge`] = raw;
       row[`${name}_rate_per_sec`] = delta !== null && elapsed ? delta / elapsed : null;
     }
-    this.#previous.set(item, { seq: tick.seq, nanos: tick.monotonicNanos, counters: { ...counters } });
+    this.#previous.set(item, { seq: BigInt(tick.seq), nanos: BigInt(tick.monotonicNanos), counters: { ...counters } });
   }
 }
 
@@ -216,6 +237,8 @@ export function percent(part, whole) {
  */
 export function guard(fn) {
   return /** @type {F} */ ((...args) => {
+    learn(args[0]);
+    learn(args[1]);
     try {
       return fn(...args);
     } catch (e) {

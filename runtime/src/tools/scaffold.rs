@@ -34,16 +34,6 @@ impl Language {
     }
 }
 
-/// The WIT world a Python or JavaScript plugin of `kind` is built for: exporters get the one
-/// that names wasi:http, since those toolchains bind only what their world imports.
-fn world(kind: PluginKind) -> &'static str {
-    match kind {
-        PluginKind::Input => "input",
-        PluginKind::Output => "output",
-        PluginKind::Exporter => "exporter-http",
-    }
-}
-
 /// The contract, under `wit/` of a project.
 fn wit_files() -> impl Iterator<Item = (PathBuf, String)> {
     wit::FILES

@@ -40,6 +40,17 @@ pub const FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The world a plugin of `kind` is built for by a toolchain that binds only what its world
+/// imports (componentize-py, componentize-js): exporters get the one that names wasi:http.
+pub fn world_for_bindings(kind: crate::bindings::PluginKind) -> &'static str {
+    use crate::bindings::PluginKind;
+    match kind {
+        PluginKind::Input => "input",
+        PluginKind::Output => "output",
+        PluginKind::Exporter => "exporter-http",
+    }
+}
+
 /// A file that could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}: {error}")]

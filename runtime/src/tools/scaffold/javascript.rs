@@ -30,7 +30,7 @@ pub(super) fn files(name: &str, kind: PluginKind) -> impl Iterator<Item = (PathB
 }
 
 fn package_json(name: &str, kind: PluginKind) -> String {
-    let world = super::world(kind);
+    let world = crate::tools::wit::world_for_bindings(kind);
     format!(
         r#"{{
   "name": "{name}",

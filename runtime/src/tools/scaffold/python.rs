@@ -15,7 +15,7 @@ pub const COMPONENTIZE_PY: &str = "0.25.1";
 pub(super) fn build_command(name: &str, kind: PluginKind) -> String {
     format!(
         "componentize-py -d wit -w {} componentize app -o {name}.wasm",
-        super::world(kind)
+        crate::tools::wit::world_for_bindings(kind)
     )
 }
 
@@ -164,6 +164,6 @@ An exporter runs only when named: `glint --export {name}`; its settings go in
 - An exception that escapes `update`, `render` or `export` stops the call: glint logs it and
   restarts the plugin. Raise `componentize_py_types.Err(...)` to fail a call the normal way.
 "#,
-        world = super::world(kind)
+        world = crate::tools::wit::world_for_bindings(kind)
     )
 }
