@@ -78,6 +78,19 @@ fn python_and_javascript_guests_are_contained_like_their_rust_twins() {
         "[plugins.py-snoop]\ntarget = \"{target}\"\n[plugins.js-snoop]\ntarget = \"{target}\"\n"
     );
     let server = serve_dir(BIN, &tmp, &config, &[]);
+    // glint serves and ticks at once: the guests compile in the background, listed as such.
+    let first = server.get("/api/3/plugins/py-snoop").1;
+    assert_eq!(first["status"], "compiling", "{first}");
+    assert!(
+        first["compiling_since_millis"].as_u64().is_some(),
+        "{first}"
+    );
+    wait_for(
+        "a tick while compiling",
+        Duration::from_secs(10),
+        &server,
+        || server.get("/api/3/cpu/total").1["stats"][0]["total"].as_f64(),
+    );
     // Eight components of 12-18 MB compile in the background (10-20 s each on 2 cores),
     // then each needs five failures to be quarantined.
     let statuses = wait_for(
@@ -110,6 +123,8 @@ fn python_and_javascript_guests_are_contained_like_their_rust_twins() {
                 error.contains(words),
                 "{short}-{name}: {error:?} lacks {words:?}: {s}"
             );
+            // Compiled, not taken from a cache: seconds, which the status tells.
+            assert!(s["compile_ms"].as_u64() > Some(500), "{short}-{name}: {s}");
         }
         let snoop = &statuses[&format!("{short}-snoop")];
         assert_eq!(

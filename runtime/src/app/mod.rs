@@ -104,12 +104,14 @@ pub fn start_monitor(
         }
     }
     let started = Instant::now();
-    let (mut monitor, mut refused) =
-        Monitor::new(config, engine, Source::live(), extra, plugins_dir);
-    if let Some(Command::Plugins) = cli.command {
-        // A listing says what a start runs: large components compiling are waited for.
-        refused.extend(monitor.wait_compiled());
-    }
+    // Running on, glint serves and ticks while large components compile. A listing says what a
+    // start runs, and `--once` prints (and exports) one complete tick: both wait for them.
+    let once = cli.once && !(cli.server || cli.webserver);
+    let (monitor, refused) = if matches!(cli.command, Some(Command::Plugins)) || once {
+        Monitor::new(config, engine, Source::live(), extra, plugins_dir)
+    } else {
+        Monitor::new_compiling_in_background(config, engine, Source::live(), extra, plugins_dir)
+    };
     // Another glint exports through the same spill directory: glint stops, as on a bad
     // exporter setting (see `Monitor::spill_conflicts` for why). Listing the plugins goes
     // on: the conflict is logged, and a running glint is no reason not to list.
@@ -226,7 +228,8 @@ fn printer(cli: &Cli) -> Option<Printer> {
 /// their call and spill what they hold; a second signal ends glint at once.
 fn stop_signals(monitor: &Monitor) -> anyhow::Result<Arc<AtomicBool>> {
     let stopping = Arc::new(AtomicBool::new(false));
-    if !monitor.exporters().is_empty() {
+    // An exporter still compiling (Python's, JavaScript's) is one too.
+    if !monitor.exporters().is_empty() || monitor.compiling() {
         for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
             signal_hook::flag::register_conditional_shutdown(signal, 1, stopping.clone())
                 .and_then(|_| signal_hook::flag::register(signal, stopping.clone()))
@@ -281,6 +284,7 @@ pub fn run(
     // A call in progress may take up to its deadline.
     let grace = EXPORT_DEADLINE + Duration::from_secs(1);
     let refresh = monitor.config().refresh;
+    let mut compiling = monitor.compiling();
     let mut next = Instant::now();
     loop {
         if stopping.load(Ordering::Relaxed) {
@@ -301,6 +305,16 @@ pub fn run(
         let next_step = consumers.hand(&monitor, &snapshot)?;
         if snapshot.seq == 2 && (serving || !cli.once) {
             trim_startup();
+        }
+        if compiling && !monitor.compiling() {
+            compiling = false;
+            // What compiling took can go too; and with every compile done, glint may be
+            // left with no plugin at all.
+            trim_startup();
+            if monitor.actors().is_empty() {
+                monitor.stop_exporters(grace);
+                bail!("no plugin is running (all disabled or refused); see `glint plugins`");
+            }
         }
         match next_step {
             Next::Tick => {}

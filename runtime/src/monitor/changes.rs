@@ -9,13 +9,12 @@ use crate::bindings::PluginKind;
 use crate::export::{ExportSettings, Exporter};
 use crate::plugins::actor::Actor;
 use crate::plugins::discovery::Change;
-use crate::plugins::error::PluginError;
 use crate::plugins::load::LoadedPlugin;
 use crate::plugins::readings::TickReadings;
 use crate::stats::snapshot::{PluginMeta, PluginSource};
 use crate::stats::status::{PluginStatus, StatusBoard};
 
-use super::state::{Loaded, Monitor, Refused};
+use super::state::{Loaded, Monitor};
 use super::waves::waves;
 
 impl Monitor {
@@ -50,10 +49,6 @@ impl Monitor {
     pub(super) fn add(&mut self, plugin: LoadedPlugin) {
         let name = plugin.meta.name.clone();
         self.refused.remove(&name);
-        // Listed as compiling under its file's name, which its handshake may not share.
-        let source = plugin.meta.source.to_string();
-        self.refused
-            .retain(|_, s| !(s.status == "compiling" && s.source == source));
         let millis = plugin.counters.compile_millis.load(Ordering::Relaxed);
         if millis >= 1000 {
             tracing::warn!("plugin {name}: compiled in {:.1} s", millis as f64 / 1e3);
@@ -172,6 +167,11 @@ impl Monitor {
                 reason,
             } => self.apply_refused(name, source, reason),
             Change::Removed { name } => self.apply_removed(name),
+            Change::Compiled {
+                label,
+                source,
+                result,
+            } => self.apply_compiled(label, source, result),
             Change::Compiling {
                 name,
                 source,
@@ -187,33 +187,44 @@ impl Monitor {
         }
     }
 
-    /// Waits until every plugin compiling in the background is loaded or refused, and
-    /// applies what came meanwhile: for `glint plugins`, which lists what a start runs.
-    /// Returns those refused.
-    pub fn wait_compiled(&mut self) -> Vec<Refused> {
-        let mut refused = Vec::new();
-        while self.compiling() {
-            match self.changes.recv() {
-                Ok(Change::Refused {
-                    name,
-                    source,
-                    reason,
-                }) => {
-                    refused.push(Refused {
-                        label: name.clone(),
-                        error: PluginError::Call {
-                            name: name.clone(),
-                            reason: reason.clone(),
-                        },
-                    });
-                    self.apply_refused(name, source, reason);
-                }
-                Ok(change) => self.apply(change),
-                Err(_) => break,
+    /// A `--plugin` file compiled in the background: admitted as at start (an exporter
+    /// nobody named is idle, a disabled one left out, a name already running refused), or
+    /// refused with the reason. Its `compiling` entry, under its file's label, goes either way.
+    fn apply_compiled(
+        &mut self,
+        label: String,
+        source: PluginSource,
+        result: Result<Box<LoadedPlugin>, String>,
+    ) {
+        self.refused.remove(&label);
+        let plugin = match result {
+            Ok(plugin) => *plugin,
+            Err(reason) => {
+                tracing::error!("plugin {label} refused: {reason}");
+                self.refused.insert(
+                    label.clone(),
+                    PluginStatus::refused(&label, &source, reason),
+                );
+                return;
             }
+        };
+        let name = plugin.meta.name.clone();
+        if plugin.kind == PluginKind::Exporter && !self.may_export(&plugin) {
+            self.refused.insert(name, idle_exporter(&plugin));
+        } else if !self.config.enabled(&name) {
+            tracing::info!("{name}: disabled by the config");
+        } else if let Some(running) = self.source_of(&name) {
+            let reason = format!(
+                "a plugin named {name:?} is already loaded from {running}; names must be unique"
+            );
+            tracing::error!("plugin {label} refused: {reason}");
+            self.refused.insert(
+                label.clone(),
+                PluginStatus::refused(&label, &source, reason),
+            );
+        } else {
+            self.add(plugin);
         }
-        self.replan();
-        refused
     }
 
     /// A new or replaced plugin of the directory: swapped in, unless a plugin of its name came

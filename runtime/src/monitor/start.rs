@@ -49,6 +49,32 @@ impl Monitor {
         extra: Vec<PluginFile>,
         plugins_dir: Option<PathBuf>,
     ) -> (Monitor, Vec<Refused>) {
+        Monitor::start(config, engine, source, extra, plugins_dir, false)
+    }
+
+    /// [`Monitor::new`], but a large component not yet compiled (see
+    /// [`PluginFile::compiles_slowly`]) is compiled off the tick's thread and swapped in when
+    /// done, listed as `compiling` meanwhile: glint serves and ticks at once. A file of the
+    /// plugins directory is left to its watcher (so that one thread sees it removed or
+    /// rebuilt), a `--plugin` file to a thread of its own.
+    pub fn new_compiling_in_background(
+        config: Config,
+        engine: GlintEngine,
+        source: Source,
+        extra: Vec<PluginFile>,
+        plugins_dir: Option<PathBuf>,
+    ) -> (Monitor, Vec<Refused>) {
+        Monitor::start(config, engine, source, extra, plugins_dir, true)
+    }
+
+    fn start(
+        config: Config,
+        engine: GlintEngine,
+        source: Source,
+        extra: Vec<PluginFile>,
+        plugins_dir: Option<PathBuf>,
+        background: bool,
+    ) -> (Monitor, Vec<Refused>) {
         let config = Arc::new(config);
         let engine = Arc::new(engine);
         let source = Arc::new(source);
@@ -62,8 +88,9 @@ impl Monitor {
             .unwrap_or_default();
         files.extend(scan.files);
         // Large components not yet compiled come later, so the first tick is not held up.
-        let (later, files): (Vec<PluginFile>, Vec<PluginFile>) =
-            files.into_iter().partition(|f| f.compiles_slowly(&engine));
+        let (later, files): (Vec<PluginFile>, Vec<PluginFile>) = files
+            .into_iter()
+            .partition(|f| background && f.compiles_slowly(&engine));
 
         // Compile in parallel: on a cold cache this is most of the start-up time.
         let readings = Arc::new(TickReadings::new(source.clone(), folders.clone()));
@@ -99,57 +126,6 @@ impl Monitor {
         monitor.compile_later(later, readings);
         monitor.replan();
         (monitor, refused)
-    }
-
-    /// Compiles `files` one after the other on a thread of its own, listing each as
-    /// `compiling` meanwhile; each is handed over as a change, loaded or refused, and swapped
-    /// in at the next tick. One at a time: wasmtime already compiles a component's functions
-    /// in parallel.
-    fn compile_later(&mut self, files: Vec<PluginFile>, readings: Arc<TickReadings>) {
-        if files.is_empty() {
-            return;
-        }
-        for file in &files {
-            let bytes = file.bytes.len();
-            // Said at the default level: the plugin is missing for seconds, here is why.
-            tracing::warn!(
-                "plugin {}: compiling its {:.1} MB component in the background",
-                file.label,
-                bytes as f64 / 1e6
-            );
-            self.refused.insert(
-                file.label.clone(),
-                PluginStatus::compiling(&file.label, &file.source, bytes),
-            );
-        }
-        let (engine, config, tx) = (
-            self.engine.clone(),
-            self.config.clone(),
-            self.changes_tx.clone(),
-        );
-        let spawned = std::thread::Builder::new()
-            .name("glint-compile".into())
-            .spawn(move || {
-                for file in files {
-                    let change = match load::load(&engine, &file, &config, readings.clone()) {
-                        Ok(plugin) => Change::Loaded {
-                            name: plugin.meta.name.clone(),
-                            plugin: Box::new(plugin),
-                        },
-                        Err(e) => Change::Refused {
-                            name: file.label.clone(),
-                            source: file.source.clone(),
-                            reason: e.to_string(),
-                        },
-                    };
-                    if tx.send(change).is_err() {
-                        return;
-                    }
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::error!("cannot start the background compiler: {e}");
-        }
     }
 
     /// Adds each loaded plugin, in order, or refuses it: a disabled one is left out, an
@@ -202,6 +178,74 @@ impl Monitor {
             );
         }
         Refused { label, error }
+    }
+
+    /// Lists `files` as `compiling` and has them compiled off the tick's thread: the
+    /// directory's by its watcher (which loads what it has not seen at its first scan), the
+    /// others one after the other on a thread of their own (wasmtime already compiles a
+    /// component's functions in parallel). Each is handed over as a change and swapped in at
+    /// the next tick.
+    fn compile_later(&mut self, files: Vec<PluginFile>, readings: Arc<TickReadings>) {
+        let mut own = Vec::new();
+        for file in files {
+            let bytes = file.bytes.len();
+            // Said at the default level: the plugin is missing for seconds, here is why.
+            tracing::warn!(
+                "plugin {}: compiling its {:.1} MB component in the background",
+                file.label,
+                bytes as f64 / 1e6
+            );
+            self.refused.insert(
+                file.label.clone(),
+                PluginStatus::compiling(&file.label, &file.source, bytes),
+            );
+            match (&file.source, self.discovery.as_mut()) {
+                (PluginSource::Directory(_), Some(discovery)) => discovery.forget(&file.label),
+                _ => own.push(file),
+            }
+        }
+        if own.is_empty() {
+            return;
+        }
+        let labels: Vec<(String, PluginSource)> = own
+            .iter()
+            .map(|f| (f.label.clone(), f.source.clone()))
+            .collect();
+        let (engine, config) = (self.engine.clone(), self.config.clone());
+        let tx = self.changes_tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("glint-compile".into())
+            .spawn(move || {
+                for file in own {
+                    // A panic while loading must not leave the plugin compiling for ever.
+                    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        load::load(&engine, &file, &config, readings.clone())
+                    }));
+                    let result = match loaded {
+                        Ok(Ok(plugin)) => Ok(Box::new(plugin)),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err("glint failed while loading it (a panic)".to_string()),
+                    };
+                    let change = Change::Compiled {
+                        label: file.label.clone(),
+                        source: file.source.clone(),
+                        result,
+                    };
+                    if tx.send(change).is_err() {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            for (label, source) in labels {
+                let reason = format!("cannot start the background compiler: {e}");
+                tracing::error!("plugin {label} refused: {reason}");
+                self.refused.insert(
+                    label.clone(),
+                    PluginStatus::refused(&label, &source, reason),
+                );
+            }
+        }
     }
 }
 

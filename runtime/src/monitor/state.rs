@@ -104,7 +104,8 @@ impl Monitor {
     }
 
     /// The running exporters.
-    /// Whether a plugin is compiling in the background (it runs once compiled).
+    /// Whether a plugin is compiling in the background (it runs once compiled, or is
+    /// refused).
     pub fn compiling(&self) -> bool {
         self.refused.values().any(|s| s.status == "compiling")
     }

@@ -45,6 +45,13 @@ pub enum Change {
         source: PluginSource,
         bytes: usize,
     },
+    /// A `--plugin` file compiled in the background at start (listed as compiling under its
+    /// file's `label`): admitted as a start admits it, or refused.
+    Compiled {
+        label: String,
+        source: PluginSource,
+        result: Result<Box<LoadedPlugin>, String>,
+    },
 }
 
 /// What a file looked like at the last scan: a change of any of it is a new version.
@@ -157,6 +164,12 @@ impl Discovery {
             source: PluginSource::Directory(wasm),
             manifest: Some(manifest),
         })
+    }
+
+    /// Forgets plugin `name` was seen: the watcher's next scan loads it (a large component
+    /// left out of the start, to be compiled off the tick's thread).
+    pub fn forget(&mut self, name: &str) {
+        self.seen.remove(name);
     }
 
     /// Loads plugin `name` as a change for the monitor: loaded, or refused with the reason.

@@ -352,7 +352,7 @@ fn instantiate(
     let mut store = new_store(engine, name, sandbox, readings, counters)?;
     let instance = pre
         .instantiate(&mut store)
-        .map_err(|e| instantiation_failed(&e, name, sandbox.limits.memory))?;
+        .map_err(|e| instantiation_failed(&e, name, sandbox))?;
     Ok((store, instance))
 }
 
@@ -362,10 +362,11 @@ pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {
     (deadline.as_nanos().div_ceil(period) as u64).max(1)
 }
 
-/// Why a call failed, in words a plugin author can act on, with the guest's stderr.
 /// Why a plugin could not be instantiated. A language runtime's heap over the memory cap (CPython
-/// starts with ~13 MB) names the limit to raise and a value that leaves it room to run.
-fn instantiation_failed(e: &wasmtime::Error, name: &str, cap: usize) -> String {
+/// starts with ~13 MB) names the limit to raise and a value that leaves it room to run: the
+/// global one for the handshake (which runs under it), the plugin's own after.
+fn instantiation_failed(e: &wasmtime::Error, name: &str, sandbox: &Sandbox) -> String {
+    let cap = sandbox.limits.memory;
     let text = e.root_cause().to_string();
     let needed = text
         .strip_prefix("forcing trap when growing memory to ")
@@ -375,10 +376,17 @@ fn instantiation_failed(e: &wasmtime::Error, name: &str, cap: usize) -> String {
         Some(bytes) => {
             // Twice what it starts with, in steps of 8 MiB: a runtime's heap grows as it runs.
             let works = (bytes * 2).div_ceil(8 << 20) * 8;
+            let setting = if sandbox.handshake {
+                format!("plugin_memory_mb = {works} in [global] of glint.toml")
+            } else {
+                format!(
+                    "memory_mb = {works} in [plugins.{name}.limits] of glint.toml (and in its \
+                     manifest's [limits], if it asks for less)"
+                )
+            };
             format!(
                 "cannot instantiate: it needs {:.1} MB of memory to start, more than its memory \
-                 cap of {} MiB; raise it to {works} or more with memory_mb = {works} in \
-                 [plugins.{name}.limits] of glint.toml",
+                 cap of {} MiB; raise it to {works} or more: {setting}",
                 bytes as f64 / 1e6,
                 cap >> 20
             )
@@ -387,6 +395,7 @@ fn instantiation_failed(e: &wasmtime::Error, name: &str, cap: usize) -> String {
     }
 }
 
+/// Why a call failed, in words a plugin author can act on, with the guest's stderr.
 pub(crate) fn explain_trap(
     e: &wasmtime::Error,
     store: &Store<HostState>,

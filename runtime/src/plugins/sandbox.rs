@@ -280,6 +280,8 @@ pub struct Sandbox {
     pub settings: Arc<Vec<(String, crate::bindings::ConfigValue)>>,
     /// Where the limits differ from what the manifest asked (asked for more than allowed).
     pub notes: Vec<String>,
+    /// The handshake's: the global limits, not yet the plugin's own.
+    pub handshake: bool,
 }
 
 impl Sandbox {
@@ -381,6 +383,7 @@ impl Sandbox {
             grants: Arc::new(Grants::none()),
             settings: Arc::new(Vec::new()),
             notes: Vec::new(),
+            handshake: true,
         }
     }
 
@@ -421,6 +424,7 @@ impl Sandbox {
             grants: Arc::new(grants),
             settings: Arc::new(settings),
             notes,
+            handshake: false,
         }
     }
 }

@@ -137,15 +137,22 @@ fn a_column_repeated_past_what_the_fields_stand_for_is_refused_without_matching_
 #[test]
 fn a_heap_over_the_memory_cap_names_the_limit_to_raise() {
     let e = wasmtime::Error::msg("forcing trap when growing memory to 12910592 bytes");
-    let why = super::instantiation_failed(&e, "users", 8 << 20);
+    let mut config = Config::defaults().expect("embedded defaults parse");
+    config.plugin_limits.memory = 8 << 20;
+    let own = crate::plugins::sandbox::Sandbox::resolve(&config, "users", None, false);
+    let why = super::instantiation_failed(&e, "users", &own);
     assert!(
         why.contains("needs 12.9 MB of memory to start, more than its memory cap of 8 MiB")
             && why.contains("memory_mb = 32 in [plugins.users.limits]"),
         "{why}"
     );
+    // The handshake runs under the global cap: that is the one to raise.
+    let handshake = crate::plugins::sandbox::Sandbox::handshake(&config);
+    let why = super::instantiation_failed(&e, "users", &handshake);
+    assert!(why.contains("plugin_memory_mb = 32 in [global]"), "{why}");
     let other = wasmtime::Error::msg("unknown import");
     assert_eq!(
-        super::instantiation_failed(&other, "users", 8 << 20),
+        super::instantiation_failed(&other, "users", &own),
         "cannot instantiate: unknown import"
     );
 }
