@@ -151,7 +151,11 @@ pub fn create(
         Language::Python => files.extend(python::files(name, kind).chain(wit_files())),
         Language::Javascript => files.extend(javascript::files(name, kind).chain(wit_files())),
     }
-    Ok(wit::write_files(dir, files)?)
+    wit::write_files(dir, files).map_err(|e| {
+        // The folder did not exist: a half-written project goes, so a retry can make it.
+        let _ = std::fs::remove_dir_all(dir);
+        ScaffoldError::Write(e)
+    })
 }
 
 /// A Rust plugin's crate: its Cargo.toml, lib.rs and README, and glint-sdk vendored with the
